@@ -28,8 +28,8 @@ void mb_header_stamper_feed (MbHeaderStamper *stamper,
 /* End of message: appends the rest to @out. */
 void mb_header_stamper_finish (MbHeaderStamper *stamper, GByteArray *out);
 
-/* The message's Message-ID (the device's or ours), once the header section
- * has been seen; NULL before. */
+/* The message's Message-ID (the device's or ours) without angle brackets,
+ * once the header section has been seen; NULL before. */
 const char *mb_header_stamper_get_message_id (MbHeaderStamper *stamper);
 
 /* Builds our Received: field (RFC 5321 4.4), folded, ending in CRLF:

@@ -63,6 +63,16 @@ typedef struct
   char         *trust;              /* (owned) (nullable) extra CA file */
   char         *authority;          /* (owned) */
   char         *domain;             /* (owned) (nullable) tenant domain */
+
+  /* Delivery tuning; 0 / NULL means "the method's profile default"
+   * (relay/mb-route.c holds the limits table). */
+  char  *sender_policy;              /* (owned) (nullable) keep | rewrite-envelope | rewrite-from */
+  GStrv  send_as;                    /* (owned) (nullable) addresses the mailbox may send as */
+  guint  max_connections;            /* concurrent connections */
+  guint  rate_limit_messages;        /* messages per rate_limit_window */
+  gint64 rate_limit_window;          /* seconds */
+  guint  daily_recipient_limit;      /* recipients per 24 h */
+  guint  recipients_per_transaction; /* split larger recipient lists */
 } MbRouteConfig;
 
 typedef struct

@@ -51,6 +51,12 @@ gboolean mb_spool_recover (MbSpool         *spool,
                            GError         **error);
 
 const char *mb_spool_get_directory (MbSpool *spool);
+/* Group commit counters since the spool was created: directory fsync
+ * rounds run, and messages committed by them (commits / rounds = the
+ * average group size).  Thread-safe. */
+guint64 mb_spool_get_commit_rounds (MbSpool *spool);
+guint64 mb_spool_get_commits (MbSpool *spool);
+
 /* Queue ids currently committed, oldest first. */
 GPtrArray  *mb_spool_list_ids (MbSpool *spool);
 guint       mb_spool_get_length (MbSpool *spool);
