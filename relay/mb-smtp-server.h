@@ -32,6 +32,12 @@ void mb_smtp_server_set_config (MbSmtpServer *server, MbRelayConfig *config);
 
 guint mb_smtp_server_get_n_sessions (MbSmtpServer *server);
 
+/* The addresses actually bound (a `listen` port 0 resolved to the real
+ * port), for tests and logs; empty before start.
+ * Returns: (transfer full) (element-type GInetSocketAddress) a new array
+ * that owns its elements: free it with g_ptr_array_unref(). */
+GPtrArray *mb_smtp_server_get_bound_addresses (MbSmtpServer *server);
+
 /* Signals: "message-accepted" (const char *queue_id). */
 
 G_END_DECLS
