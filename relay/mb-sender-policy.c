@@ -406,6 +406,11 @@ mb_sender_policy_config_new_from_route (const MbRouteConfig *route,
   g_return_val_if_fail (route != NULL, NULL);
 
   config = mb_sender_policy_config_new (route->method);
+  /* relay-config has validated the name; unset keeps the method default. */
+  if (route->sender_policy != NULL)
+    mb_sender_policy_mode_from_string (route->sender_policy, &config->mode);
+  g_strfreev (config->send_as);
+  config->send_as = g_strdupv (route->send_as);
   config->mailbox = g_strdup (route->mailbox);
   config->accepted_domain = g_strdup (route->domain);
   config->admin_address = g_strdup (admin_address);
