@@ -1,27 +1,29 @@
 /* mb-smtp-session.c - one inbound SMTP conversation (the state machine)
  *
  * What it does: speaks ESMTP (RFC 5321) with one device over a GIOStream it
- * owns.  Command lines are parsed by mb-smtp-parser; message bytes go
- * through the DATA decoder (or, for BDAT, a line-end checker), then the
- * header stamper, then a spool writer.  All I/O is asynchronous: one read of
- * up to 64 KiB at a time into an input buffer, replies through an ordered
- * output queue.
+ * owns.  Command lines are parsed by mb-smtp-parser; the commands move the
+ * session through its states (command, DATA, BDAT chunk, commit, TLS
+ * handshake, closing).  The message of a transaction is an MbSmtpMessage
+ * (mb-smtp-message): the session feeds it the input between 354 and the
+ * end of data (or the BDAT chunks) and answers with what its commit
+ * returns.  All I/O is asynchronous: one read of up to 64 KiB at a time
+ * into an input buffer, replies through an ordered output queue.
  *
  * Guarantees:
- * - "250 2.0.0 Ok: queued as ID" is sent only after
- *   mb_spool_writer_commit_finish() returned TRUE (DESIGN.md "Data that must
- *   not be lost").  Every refused or abandoned message has its spool writer
- *   freed without a commit, so nothing is ever half-queued.
+ * - "250 2.0.0 Ok: queued as ID" is sent only after the message's commit
+ *   succeeded, which it does only once the spool made it durable (DESIGN.md
+ *   "Data that must not be lost").  A refused or abandoned message is
+ *   dropped without a commit, so nothing is ever half-queued.
  * - Pipelining (RFC 2920): every complete command already buffered is
  *   handled in order, and the replies go out in that order, batched; the
  *   batch is flushed whenever the session waits (for input, for the spool,
  *   for TLS).  Input pipelined after the end of data stays buffered while
  *   the commit runs and is handled afterwards.
- * - No SMTP smuggling: the only end of data is <CRLF>.<CRLF>.  A bare LF or
- *   bare CR anywhere in DATA or BDAT content refuses the message (550
- *   5.6.11), but only after the real end of data, so the rest of the message
- *   is never read as commands.  Plaintext pipelined after STARTTLS is
- *   discarded (RFC 3207 4.2).
+ * - No SMTP smuggling: the message reads DATA to its only end,
+ *   <CRLF>.<CRLF>, and refuses a bare LF or bare CR only then, so the rest
+ *   of a message is never read as commands; a BDAT chunk is read to its
+ *   announced size even when refused.  Plaintext pipelined after STARTTLS
+ *   is discarded (RFC 3207 4.2).
  * - Bounded memory: in command mode the input buffer holds at most one
  *   command line (max_command_line_length) plus one read; message bytes are
  *   streamed, and no read is issued while a spool write is outstanding
@@ -33,9 +35,10 @@
  * - Log lines are key=value with the session id; message content, and the
  *   arguments of AUTH, are never logged.
  *
- * What it does not do: authentication (AUTH is answered 502: devices must
- * not send credentials to the relay), access control and connection limits
- * (mb-smtp-server), delivery.
+ * What it does not do: look at message content, decide refusals of a
+ * message or write the spool (mb-smtp-message); authentication (AUTH is
+ * answered 502: devices must not send credentials to the relay); access
+ * control and connection limits (mb-smtp-server); delivery.
  *
  * RFCs: 5321 (SMTP), 1870 (SIZE), 2920 (PIPELINING), 6152 (8BITMIME), 6531
  * (SMTPUTF8), 2034 + 3463 (enhanced status codes), 3461 (DSN), 3030
@@ -45,7 +48,7 @@
 
 #include "mb-smtp-session.h"
 
-#include "mb-header-stamper.h"
+#include "mb-smtp-message.h"
 #include "mb-smtp-parser.h"
 
 #include <string.h>
@@ -61,49 +64,13 @@ typedef enum
 {
   STATE_NEW,     /* not started */
   STATE_COMMAND, /* reading command lines */
-  STATE_DATA,    /* after 354: the DATA decoder owns the input */
+  STATE_DATA,    /* after 354: the message takes the input */
   STATE_BDAT,    /* inside a BDAT chunk */
   STATE_COMMIT,  /* end of message seen: spool writes and commit; input waits */
   STATE_TLS,     /* after "220 Ready to start TLS": drain, then handshake */
   STATE_CLOSING, /* no more input; the queued replies drain, then close */
   STATE_CLOSED,
 } SessionState;
-
-/* Why a message is refused; the first reason found is kept, except that
- * the smuggling reasons win over the others found in the same chunk. */
-typedef enum
-{
-  REFUSAL_NONE,
-  REFUSAL_BARE_LF,
-  REFUSAL_BARE_CR,
-  REFUSAL_LINE_TOO_LONG,
-  REFUSAL_TOO_BIG,
-  REFUSAL_NO_SPACE,
-  REFUSAL_SPOOL_ERROR,
-} Refusal;
-
-/* One message being received, from 354 (or the first BDAT) to the reply. */
-typedef struct
-{
-  MbSpoolWriter     *writer;   /* (owned) (nullable) NULL once refused */
-  MbSmtpDataDecoder *decoder;  /* (owned) (nullable) DATA only */
-  MbHeaderStamper   *stamper;  /* (owned) (nullable) NULL without writer */
-  MbEnvelope        *envelope; /* (owned) (nullable) while committing */
-  GByteArray        *decoded;  /* (owned) scratch: decoder output */
-  GByteArray        *out;      /* (owned) stamped bytes not yet written */
-  Refusal            refusal;
-  guint64            size;     /* message octets, before stamping */
-  gint64             received; /* unix seconds */
-  gboolean           saw_8bit;
-  gboolean           write_pending;  /* a spool write is outstanding */
-  gboolean           commit_pending; /* the spool commit is outstanding */
-  gboolean           ending;         /* end of message seen */
-  /* BDAT line-end checks (the DATA decoder does its own). */
-  gboolean bdat;
-  gboolean prev_cr;
-  gboolean ends_with_lf;
-  gsize    line_len;
-} Message;
 
 struct _MbSmtpSession
 {
@@ -150,13 +117,11 @@ struct _MbSmtpSession
   gboolean        esmtp;
   MbSmtpMailArgs *mail;    /* (owned) (nullable) */
   GPtrArray      *rcpts;   /* (owned) (element-type MbSmtpRcptArgs) */
-  Message        *message; /* (owned) (nullable) */
-  /* (owned) (nullable) dropped while a spool write was outstanding */
-  Message *abandoned_message;
-  guint64  bdat_remaining;
-  guint64  bdat_chunk;
-  gboolean bdat_last;
-  char    *bdat_error; /* (owned) (nullable) reply after the chunk */
+  MbSmtpMessage  *message; /* (owned) (nullable) from 354 or BDAT */
+  guint64         bdat_remaining;
+  guint64         bdat_chunk;
+  gboolean        bdat_last;
+  char           *bdat_error; /* (owned) (nullable) reply after the chunk */
 
   /* Counters for the log and the limits. */
   guint n_commands;
@@ -178,41 +143,10 @@ static void begin_close (MbSmtpSession *self, const char *reply);
 static void request_close (MbSmtpSession *self, const char *reply);
 static void abort_connection (MbSmtpSession *self);
 static void maybe_finish_close (MbSmtpSession *self);
-static void finish_message (MbSmtpSession *self);
 
 G_DEFINE_FINAL_TYPE (MbSmtpSession, mb_smtp_session, G_TYPE_OBJECT)
 
 /* Helpers: logging */
-
-/* Whether the spool still uses the message's writer. */
-static gboolean
-message_busy (const Message *message)
-{
-  return message->write_pending || message->commit_pending;
-}
-
-static const char *
-refusal_reason (Refusal refusal)
-{
-  switch (refusal)
-    {
-    case REFUSAL_BARE_LF:
-      return "bare-lf";
-    case REFUSAL_BARE_CR:
-      return "bare-cr";
-    case REFUSAL_LINE_TOO_LONG:
-      return "line-too-long";
-    case REFUSAL_TOO_BIG:
-      return "message-too-big";
-    case REFUSAL_NO_SPACE:
-      return "spool-no-space";
-    case REFUSAL_SPOOL_ERROR:
-      return "spool-error";
-    case REFUSAL_NONE:
-    default:
-      return "none";
-    }
-}
 
 /* One log line "session=ID client=IP ..." with the MB_SESSION field. */
 G_GNUC_PRINTF (3, 4)
@@ -388,7 +322,7 @@ on_idle_timeout_cb (gpointer user_data)
       abort_connection (self);
       return G_SOURCE_REMOVE;
     }
-  if (self->message != NULL && message_busy (self->message))
+  if (self->message != NULL && mb_smtp_message_is_busy (self->message))
     {
       /* Our own disk is slow, not the client: wait again. */
       self->idle_source = g_timeout_add_seconds (
@@ -440,21 +374,7 @@ on_session_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Helpers: the message being received */
-
-static void
-message_free (Message *message)
-{
-  /* A writer freed without commit removes its tmp file: nothing is left
-   * half-queued. */
-  g_clear_pointer (&message->writer, mb_spool_writer_free);
-  g_clear_pointer (&message->decoder, mb_smtp_data_decoder_free);
-  g_clear_pointer (&message->stamper, mb_header_stamper_free);
-  g_clear_pointer (&message->envelope, mb_envelope_free);
-  g_byte_array_unref (message->decoded);
-  g_byte_array_unref (message->out);
-  g_free (message);
-}
+/* Helpers: the transaction */
 
 /* The RFC 3848 "with" keyword. */
 static const char *
@@ -469,161 +389,27 @@ received_protocol (MbSmtpSession *self)
   return self->esmtp ? "ESMTP" : "SMTP";
 }
 
-static Refusal
-refusal_from_spool_error (const GError *error)
-{
-  return g_error_matches (error, MB_SPOOL_ERROR, MB_SPOOL_ERROR_NO_SPACE)
-             ? REFUSAL_NO_SPACE
-             : REFUSAL_SPOOL_ERROR;
-}
+static void on_message_ready_cb (MbSmtpMessage *message, gpointer user_data);
 
+/* Starts the message of the transaction (354 or the first BDAT). */
 static void
-set_refusal (Message *message, Refusal refusal)
+start_message (MbSmtpSession *self, MbSmtpMessageFraming framing)
 {
-  if (message->refusal == REFUSAL_NONE)
-    message->refusal = refusal;
-  /* No more bytes for the spool; the input is still read to its end. */
-  if (!message->write_pending)
-    g_clear_pointer (&message->writer, mb_spool_writer_free);
+  MbSmtpMessageOrigin origin = {
+    .session_id = self->id,
+    .client_ip = self->client_ip,
+    .helo = self->helo,
+    .protocol = received_protocol (self),
+    .mail = self->mail,
+    .rcpts = self->rcpts,
+  };
+
+  g_assert (self->message == NULL);
+  self->message
+      = mb_smtp_message_new (self->spool, self->config, &origin, framing);
+  g_signal_connect (self->message, "ready", G_CALLBACK (on_message_ready_cb),
+                    self);
 }
-
-/* Starts a message: the spool writer, the Received field, the stamper.
- * A spool failure is recorded as the message's refusal. */
-static Message *
-message_new (MbSmtpSession *self, gboolean bdat)
-{
-  Message *message = g_new0 (Message, 1);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *received = NULL;
-  const char      *recipient = NULL;
-
-  message->bdat = bdat;
-  message->decoded = g_byte_array_new ();
-  message->out = g_byte_array_new ();
-  message->received = g_date_time_to_unix (now);
-  if (!bdat)
-    message->decoder = mb_smtp_data_decoder_new (self->config->max_line_length);
-
-  message->writer = mb_spool_writer_new (self->spool, &error);
-  if (message->writer == NULL)
-    {
-      log_event (self, G_LOG_LEVEL_MESSAGE, "spool-error=\"%s\"",
-                 error->message);
-      message->refusal = refusal_from_spool_error (error);
-      return message;
-    }
-
-  if (self->rcpts->len == 1)
-    recipient
-        = ((MbSmtpRcptArgs *)g_ptr_array_index (self->rcpts, 0))->forward_path;
-  received = mb_header_stamper_format_received (
-      self->helo, self->client_ip, self->config->hostname,
-      received_protocol (self), mb_spool_writer_get_id (message->writer),
-      recipient, now);
-  message->stamper = mb_header_stamper_new (received, self->config->hostname);
-  return message;
-}
-
-static void
-spool_write_cb (GObject *source, GAsyncResult *result, gpointer data);
-
-/* Hands the stamped bytes to the spool: one write at a time; the spool
- * copies them, so the buffer is free again at once. */
-static void
-message_flush (MbSmtpSession *self)
-{
-  Message *message = self->message;
-
-  if (message->write_pending || message->out->len == 0)
-    return;
-  if (message->writer == NULL)
-    {
-      g_byte_array_set_size (message->out, 0);
-      return;
-    }
-  message->write_pending = TRUE;
-  mb_spool_writer_write_async (message->writer, message->out->data,
-                               message->out->len, NULL, spool_write_cb,
-                               g_object_ref (self));
-  g_byte_array_set_size (message->out, 0);
-}
-
-/* Message octets (after unstuffing): the size limit, the stamper, the
- * spool. */
-static void
-message_append (MbSmtpSession *self, const guint8 *data, gsize len)
-{
-  Message *message = self->message;
-
-  message->size += len;
-  if (message->size > self->config->max_message_size)
-    set_refusal (message, REFUSAL_TOO_BIG);
-  if (message->refusal != REFUSAL_NONE || len == 0)
-    return;
-  mb_header_stamper_feed (message->stamper, data, len, message->out);
-  message_flush (self);
-}
-
-/* BDAT content is raw, so its line ends are checked here, the same way the
- * DATA decoder checks them (RFC 5321 2.3.8: lines end in CRLF). */
-static void
-message_check_bdat (MbSmtpSession *self, const guint8 *data, gsize len)
-{
-  Message *message = self->message;
-  gsize    max_line = self->config->max_line_length;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      guint8 c = data[i];
-
-      if (message->prev_cr && c != '\n')
-        set_refusal (message, REFUSAL_BARE_CR);
-      if (c == '\n')
-        {
-          if (!message->prev_cr)
-            set_refusal (message, REFUSAL_BARE_LF);
-          message->line_len = 0;
-        }
-      else if (c != '\r' && ++message->line_len > max_line && max_line > 0)
-        set_refusal (message, REFUSAL_LINE_TOO_LONG);
-      if (c >= 0x80)
-        message->saw_8bit = TRUE;
-      message->prev_cr = c == '\r';
-    }
-  if (len > 0)
-    message->ends_with_lf = data[len - 1] == '\n';
-}
-
-static void
-build_envelope (MbSmtpSession *self)
-{
-  Message    *message = self->message;
-  MbEnvelope *envelope = mb_envelope_new ();
-  const char *message_id;
-
-  g_free (envelope->sender);
-  envelope->sender = g_strdup (self->mail->reverse_path);
-  for (guint i = 0; i < self->rcpts->len; i++)
-    {
-      MbSmtpRcptArgs *rcpt = g_ptr_array_index (self->rcpts, i);
-
-      mb_envelope_add_recipient (envelope, rcpt->forward_path, rcpt->notify,
-                                 rcpt->orcpt);
-    }
-  envelope->received = message->received;
-  envelope->client_address = g_strdup (self->client_ip);
-  envelope->client_helo = g_strdup (self->helo);
-  envelope->smtputf8 = self->mail->smtputf8;
-  envelope->body = self->mail->body;
-  envelope->ret = self->mail->ret;
-  envelope->envid = g_strdup (self->mail->envid);
-  message_id = mb_header_stamper_get_message_id (message->stamper);
-  envelope->message_id = g_strdup (message_id);
-  message->envelope = envelope;
-}
-
-/* Helpers: the transaction */
 
 /* Forgets MAIL, RCPT and any message (RFC 5321 4.1.1.5). */
 static void
@@ -631,71 +417,37 @@ reset_transaction (MbSmtpSession *self)
 {
   g_clear_pointer (&self->mail, mb_smtp_mail_args_free);
   g_ptr_array_set_size (self->rcpts, 0);
-  if (self->message != NULL && message_busy (self->message))
-    {
-      /* The spool still holds the writer: its callback frees it. */
-      g_assert (self->abandoned_message == NULL);
-      self->abandoned_message = g_steal_pointer (&self->message);
-    }
-  g_clear_pointer (&self->message, message_free);
+  if (self->message == NULL)
+    return;
+  /* An outstanding spool write or commit keeps the message until it is
+   * done; its tmp file goes then.  "ready" never reaches us again, and a
+   * commit's callback sees that the message is no longer ours. */
+  g_signal_handlers_disconnect_by_data (self->message, self);
+  g_clear_object (&self->message);
 }
 
 static void
 refuse_message (MbSmtpSession *self)
 {
-  Refusal          refusal = self->message->refusal;
-  g_autofree char *line = NULL;
+  MbSmtpRefusal    refusal = mb_smtp_message_get_refusal (self->message);
+  g_autofree char *line = mb_smtp_message_format_refusal (self->message);
 
-  switch (refusal)
-    {
-    case REFUSAL_BARE_LF:
-      line = g_strdup ("550 5.6.11 Message refused: bare LF (line feed "
-                       "without carriage return) in the message; lines must "
-                       "end with CRLF");
-      break;
-    case REFUSAL_BARE_CR:
-      line = g_strdup ("550 5.6.11 Message refused: bare CR (carriage return "
-                       "without line feed) in the message; lines must end "
-                       "with CRLF");
-      break;
-    case REFUSAL_LINE_TOO_LONG:
-      line = g_strdup_printf ("500 5.5.2 Message refused: a line is longer "
-                              "than %" G_GSIZE_FORMAT " characters (RFC 5322 "
-                              "limit)",
-                              self->config->max_line_length);
-      break;
-    case REFUSAL_TOO_BIG:
-      line = g_strdup ("552 5.3.4 Message size exceeds fixed maximum message "
-                       "size");
-      break;
-    case REFUSAL_NO_SPACE:
-      line = g_strdup ("452 4.3.1 Insufficient system storage, try again "
-                       "later");
-      break;
-    case REFUSAL_SPOOL_ERROR:
-    case REFUSAL_NONE:
-    default:
-      line = g_strdup ("451 4.3.0 Local error while queueing, try again "
-                       "later");
-      break;
-    }
-
-  if (refusal == REFUSAL_NO_SPACE || refusal == REFUSAL_SPOOL_ERROR)
+  if (mb_smtp_refusal_is_local (refusal))
     reply_no_count (self, "%s", line);
   else
     reply (self, "%s", line);
-  log_refusal (self, line, refusal_reason (refusal));
+  log_refusal (self, line, mb_smtp_refusal_to_string (refusal));
   reset_transaction (self);
   self->state = STATE_COMMAND;
 }
 
-/* Async steps: the spool */
+/* Async steps: the message */
 
 static void
-log_accepted (MbSmtpSession *self, Message *message, const char *note)
+log_accepted (MbSmtpSession *self, MbSmtpMessage *message, const char *note)
 {
-  const MbEnvelope *envelope = message->envelope;
-  const char       *queue_id = mb_spool_writer_get_id (message->writer);
+  const MbEnvelope *envelope = mb_smtp_message_get_envelope (message);
+  const char       *queue_id = mb_smtp_message_get_queue_id (message);
   g_autoptr (GString) to = g_string_new (NULL);
 
   for (guint i = 0; i < envelope->recipients->len; i++)
@@ -710,42 +462,36 @@ log_accepted (MbSmtpSession *self, Message *message, const char *note)
                     "size=%" G_GUINT64_FORMAT "%s",
                     self->id, queue_id, self->client_ip, envelope->sender,
                     to->str, envelope->recipients->len,
-                    mb_spool_writer_get_size (message->writer), note);
+                    mb_smtp_message_get_size (message), note);
 }
 
 static void
-spool_commit_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+message_commit_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (MbSmtpSession) self = user_data;
-  g_autoptr (GError) error = NULL;
-  Message *message = self->message;
-  gboolean ok;
+  MbSmtpMessage *message = MB_SMTP_MESSAGE (source);
+  gboolean       ok;
 
-  if (self->abandoned_message != NULL)
+  ok = mb_smtp_message_commit_finish (message, result, NULL);
+  if (message != self->message)
     {
       /* The connection broke while committing: the message may be queued
        * without the client knowing (RFC 5321 6.1 accepts the duplicate). */
-      message = self->abandoned_message;
-      if (mb_spool_writer_commit_finish (message->writer, result, NULL))
+      if (ok)
         log_accepted (self, message, " note=client-gone-before-reply");
-      g_clear_pointer (&self->abandoned_message, message_free);
       maybe_finish_close (self);
       return;
     }
 
-  message->commit_pending = FALSE;
-  ok = mb_spool_writer_commit_finish (message->writer, result, &error);
   if (!ok)
     {
-      log_event (self, G_LOG_LEVEL_MESSAGE, "spool-error=\"%s\"",
-                 error->message);
-      message->refusal = refusal_from_spool_error (error);
+      /* The refusal and its reply are the message's. */
       refuse_message (self);
     }
   else
     {
       g_autofree char *queue_id
-          = g_strdup (mb_spool_writer_get_id (message->writer));
+          = g_strdup (mb_smtp_message_get_queue_id (message));
 
       reply_no_count (self, "250 2.0.0 Ok: queued as %s", queue_id);
       log_accepted (self, message, "");
@@ -758,80 +504,23 @@ spool_commit_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   process_input (self);
 }
 
+/* The end of the message was seen: the reply waits for the commit.  Input
+ * pipelined after it stays buffered meanwhile. */
 static void
-commit_message (MbSmtpSession *self)
+end_message (MbSmtpSession *self)
 {
-  Message *message = self->message;
-
-  /* Accepted anyway: devices do this, and Exchange Online takes it. */
-  if (message->saw_8bit && self->mail->body != MB_SMTP_BODY_8BITMIME
-      && !self->mail->smtputf8)
-    log_event (self, G_LOG_LEVEL_INFO, "note=8bit-without-body-8bitmime");
-  build_envelope (self);
-  /* Not cancellable: once the client sent the whole message, a commit in
-   * progress is finished and answered, even if the session is closing. */
-  message->commit_pending = TRUE;
-  mb_spool_writer_commit_async (message->writer, message->envelope, NULL,
-                                spool_commit_cb, g_object_ref (self));
+  self->state = STATE_COMMIT;
+  mb_smtp_message_commit_async (self->message, message_commit_cb,
+                                g_object_ref (self));
 }
 
-/* End of message seen and no spool write outstanding: refuse, write the
- * stamper's rest, or commit. */
+/* A spool write finished: the message takes input again. */
 static void
-finish_message (MbSmtpSession *self)
+on_message_ready_cb (MbSmtpMessage *message, gpointer user_data)
 {
-  Message *message = self->message;
+  MbSmtpSession *self = user_data;
 
-  if (message->write_pending)
-    return;
-  if (message->refusal != REFUSAL_NONE)
-    {
-      refuse_message (self);
-      process_input (self);
-      return;
-    }
-  if (message->out->len > 0)
-    {
-      message_flush (self);
-      return;
-    }
-  commit_message (self);
-}
-
-static void
-spool_write_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (MbSmtpSession) self = user_data;
-  g_autoptr (GError) error = NULL;
-  Message *message = self->message;
-  gboolean ok;
-
-  /* The session dropped the message meanwhile (it is closing): free it now
-   * that the spool is done with its writer. */
-  if (self->abandoned_message != NULL)
-    {
-      mb_spool_writer_write_finish (self->abandoned_message->writer, result,
-                                    NULL);
-      g_clear_pointer (&self->abandoned_message, message_free);
-      maybe_finish_close (self);
-      return;
-    }
-
-  ok = mb_spool_writer_write_finish (message->writer, result, &error);
-  message->write_pending = FALSE;
-  if (!ok)
-    {
-      log_event (self, G_LOG_LEVEL_MESSAGE, "spool-error=\"%s\"",
-                 error->message);
-      set_refusal (message, refusal_from_spool_error (error));
-    }
-  else if (message->refusal != REFUSAL_NONE)
-    g_clear_pointer (&message->writer, mb_spool_writer_free);
-
-  if (message->ending)
-    finish_message (self);
-  else
-    process_input (self);
+  process_input (self);
 }
 
 /* Async steps: the connection */
@@ -875,7 +564,7 @@ maybe_read (MbSmtpSession *self)
   if (self->reading || self->force_close
       || (self->state != STATE_COMMAND && self->state != STATE_DATA
           && self->state != STATE_BDAT)
-      || (self->message != NULL && self->message->write_pending)
+      || (self->message != NULL && mb_smtp_message_is_busy (self->message))
       || output_backlog (self) > OUTPUT_HIGH_WATER)
     return;
 
@@ -1240,8 +929,8 @@ handle_data (MbSmtpSession *self, MbSmtpCommand *command)
       return;
     }
 
-  self->message = message_new (self, FALSE);
-  if (self->message->writer == NULL)
+  start_message (self, MB_SMTP_MESSAGE_DATA);
+  if (mb_smtp_message_get_refusal (self->message) != MB_SMTP_REFUSAL_NONE)
     {
       /* Answer now: the client need not send a message we cannot keep. */
       refuse_message (self);
@@ -1276,7 +965,7 @@ handle_bdat (MbSmtpSession *self, MbSmtpCommand *command)
   if (error_line != NULL)
     self->bdat_error = g_strdup (error_line);
   else if (self->message == NULL)
-    self->message = message_new (self, TRUE);
+    start_message (self, MB_SMTP_MESSAGE_BDAT);
 }
 
 static void
@@ -1458,47 +1147,24 @@ process_command_input (MbSmtpSession *self)
 static gboolean
 process_data_input (MbSmtpSession *self)
 {
-  Message         *message = self->message;
-  MbSmtpDataStatus status;
-  gsize            consumed = 0;
-  guint            problems;
+  gsize    consumed = 0;
+  gboolean end;
 
-  if (message->write_pending || in_len (self) == 0)
+  if (mb_smtp_message_is_busy (self->message) || in_len (self) == 0)
     return FALSE;
 
-  g_byte_array_set_size (message->decoded, 0);
-  status = mb_smtp_data_decoder_feed (
-      message->decoder, in_data (self), in_len (self), &consumed,
-      message->refusal == REFUSAL_NONE ? message->decoded : NULL);
+  end = mb_smtp_message_feed_data (self->message, in_data (self), in_len (self),
+                                   &consumed);
   in_consume (self, consumed);
-
-  problems = mb_smtp_data_decoder_get_problems (message->decoder);
-  if (problems & MB_SMTP_DATA_PROBLEM_BARE_LF)
-    set_refusal (message, REFUSAL_BARE_LF);
-  else if (problems & MB_SMTP_DATA_PROBLEM_BARE_CR)
-    set_refusal (message, REFUSAL_BARE_CR);
-  else if (problems & MB_SMTP_DATA_PROBLEM_LINE_TOO_LONG)
-    set_refusal (message, REFUSAL_LINE_TOO_LONG);
-  message->saw_8bit = mb_smtp_data_decoder_saw_8bit (message->decoder);
-  message_append (self, message->decoded->data, message->decoded->len);
-
-  if (status == MB_SMTP_DATA_END)
-    {
-      message->ending = TRUE;
-      self->state = STATE_COMMIT;
-      if (message->refusal == REFUSAL_NONE)
-        mb_header_stamper_finish (message->stamper, message->out);
-      finish_message (self);
-    }
+  if (end)
+    end_message (self);
   return TRUE;
 }
 
 static gboolean
 process_bdat_input (MbSmtpSession *self)
 {
-  Message *message = self->message;
-
-  if (message != NULL && message->write_pending)
+  if (self->message != NULL && mb_smtp_message_is_busy (self->message))
     return FALSE;
 
   if (self->bdat_remaining > 0)
@@ -1508,10 +1174,7 @@ process_bdat_input (MbSmtpSession *self)
       if (n == 0)
         return FALSE;
       if (self->bdat_error == NULL)
-        {
-          message_check_bdat (self, in_data (self), n);
-          message_append (self, in_data (self), n);
-        }
+        mb_smtp_message_feed_chunk (self->message, in_data (self), n);
       in_consume (self, n);
       self->bdat_remaining -= n;
       return TRUE;
@@ -1526,9 +1189,7 @@ process_bdat_input (MbSmtpSession *self)
       reply (self, "%s", line);
       return TRUE;
     }
-  if (self->bdat_last && message->prev_cr)
-    set_refusal (message, REFUSAL_BARE_CR);
-  if (message->refusal != REFUSAL_NONE)
+  if (!mb_smtp_message_end_chunk (self->message, self->bdat_last))
     {
       /* RFC 3030 2: a failed chunk fails the transaction. */
       refuse_message (self);
@@ -1540,15 +1201,7 @@ process_bdat_input (MbSmtpSession *self)
              self->bdat_chunk);
       return TRUE;
     }
-
-  /* The spool holds CRLF text: end the last line if the client did not. */
-  if (message->size > 0 && !message->ends_with_lf)
-    mb_header_stamper_feed (message->stamper, (const guint8 *)"\r\n", 2,
-                            message->out);
-  mb_header_stamper_finish (message->stamper, message->out);
-  message->ending = TRUE;
-  self->state = STATE_COMMIT;
-  finish_message (self);
+  end_message (self);
   return TRUE;
 }
 
@@ -1636,7 +1289,6 @@ mb_smtp_session_finalize (GObject *object)
 {
   MbSmtpSession *self = MB_SMTP_SESSION (object);
 
-  g_clear_pointer (&self->abandoned_message, message_free);
   g_free (self->id);
   g_clear_object (&self->stream);
   g_clear_object (&self->remote);
