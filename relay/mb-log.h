@@ -14,4 +14,10 @@ G_BEGIN_DECLS
 
 void mb_log_install_writer (gboolean verbose);
 
+/* The value of @key in a "key=value key=value" log message (unquoted
+ * values only), or NULL.  These become journal fields: session ->
+ * MB_SESSION, queue-id -> MB_QUEUE_ID, route -> MB_ROUTE, recipient or
+ * rcpt -> MB_RECIPIENT. */
+char *mb_log_message_value (const char *message, const char *key);
+
 G_END_DECLS
