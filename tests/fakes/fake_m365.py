@@ -84,6 +84,16 @@ class Message:
     received_at: float
 
 
+def _record_secret(value):
+    """Hands a password or token this fake was given or shown to the
+    secrets audit (tests/integration/mbtest.py, test_secret_audit.py), which
+    then searches the relay's spool, logs and configuration for it.  A
+    no-op when the fake runs outside the integration tests."""
+    mbtest = sys.modules.get("mbtest")
+    if mbtest is not None and value:
+        mbtest.record_secret(value)
+
+
 def _domain(address):
     return address.rpartition("@")[2].lower()
 
@@ -156,6 +166,7 @@ class FakeM365:
     def add_token(self, token, principal, expires_in=3600):
         """Make token valid for principal (a mailbox or an app id) for
         expires_in seconds (None: forever; <= 0: already expired)."""
+        _record_secret(token)
         self.tokens[token] = (
             principal,
             None if expires_in is None else time.time() + expires_in)
@@ -435,6 +446,8 @@ class FakeM365:
     def _check_basic(self, user, password):
         """(mailbox, None) or (None, reply name) for AUTH LOGIN."""
         entry = self._user(user)
+        _record_secret(password)
+        _record_secret((entry or {}).get("password"))
         if entry is None or entry.get("password") is None \
                 or entry["password"] != password:
             return None, "auth_failed"
@@ -458,6 +471,7 @@ class FakeM365:
     def _check_oauth(self, user, token):
         """(mailbox, None) or (None, reply name) for XOAUTH2: the token's
         principal must be the mailbox itself or hold FullAccess on it."""
+        _record_secret(token)
         validator = self.token_validator or self._validate_token
         principal = validator(token)
         if principal is None:

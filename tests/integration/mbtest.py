@@ -768,6 +768,30 @@ def _configured_secret_files(root):
     return paths
 
 
+def _files_with_any(files, needles):
+    """The files of @files that may hold one of @needles: GNU grep's
+    multi-string search (fast on large spools) picks them, Python then
+    checks them one by one.  Needles grep cannot take (newline, NUL) and
+    any grep error make every file a candidate."""
+    if not files or not needles:
+        return []
+    if any(b'\n' in n or b'\0' in n for n in needles):
+        return files
+    candidates = []
+    for start in range(0, len(files), 500):
+        chunk = files[start:start + 500]
+        result = subprocess.run(
+            ['grep', '-F', '-l', '-a', '-f', '-', '--'] + chunk,
+            input=b'\n'.join(needles), stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=dict(os.environ, LC_ALL='C'))
+        if result.returncode == 0:
+            candidates.extend(os.fsdecode(line) for line
+                              in result.stdout.splitlines())
+        elif result.returncode != 1:
+            candidates.extend(chunk)
+    return candidates
+
+
 def audit_tree(root, secrets=None, allowed=None):
     """Searches every regular file under @root (symlinks not followed) for
     the recorded secrets.  Returns (findings, files, skipped_secrets):
@@ -783,24 +807,25 @@ def audit_tree(root, secrets=None, allowed=None):
                for form, needle in secret_needles(secret)]
     exempt = {os.path.normpath(p) for p in allowed}
     exempt |= _configured_secret_files(root)
-    findings, files = [], []
+    files = []
     for dirpath, dirnames, names in os.walk(root):
         dirnames.sort()
         for name in sorted(names):
             path = os.path.join(dirpath, name)
-            if os.path.normpath(path) in exempt or os.path.islink(path) \
-                    or not os.path.isfile(path):
-                continue
-            try:
-                with open(path, 'rb') as f:
-                    data = f.read()
-            except OSError:
-                continue
-            files.append(path)
-            for secret, form, needle in needles:
-                if needle in data:
-                    findings.append({'path': path, 'form': form,
-                                     'secret': mask_secret(secret)})
+            if os.path.normpath(path) not in exempt \
+                    and not os.path.islink(path) and os.path.isfile(path):
+                files.append(path)
+    findings = []
+    for path in _files_with_any(files, [n for _, _, n in needles]):
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+        except OSError:
+            continue
+        for secret, form, needle in needles:
+            if needle in data:
+                findings.append({'path': path, 'form': form,
+                                 'secret': mask_secret(secret)})
     return findings, files, skipped
 
 
