@@ -8,9 +8,10 @@ int
 main (int argc, char **argv)
 {
   g_autoptr (MbApplication) app = NULL;
+  const char *localedir = g_getenv ("MB_LOCALEDIR"); /* the build tree's */
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

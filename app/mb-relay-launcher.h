@@ -4,26 +4,16 @@
 
 G_BEGIN_DECLS
 
-typedef enum
-{
-  MB_RELAY_STATE_UNKNOWN,
-  MB_RELAY_STATE_STARTING,
-  MB_RELAY_STATE_RUNNING,
-  MB_RELAY_STATE_FAILED,
-} MbRelayState;
-
-#define MB_TYPE_RELAY_LAUNCHER (mb_relay_launcher_get_type ())
-G_DECLARE_FINAL_TYPE (MbRelayLauncher, mb_relay_launcher, MB, RELAY_LAUNCHER,
-                      GObject)
-
-MbRelayLauncher *mb_relay_launcher_new (void);
-
-/* Finds a relay listening on the configured address or starts one (it
- * keeps running when the app quits).  Progress is reported through the
- * "state" and "status" properties. */
-void         mb_relay_launcher_ensure_running (MbRelayLauncher *self);
-MbRelayState mb_relay_launcher_get_state (MbRelayLauncher *self);
-/* A sentence for the admin, translated. */
-const char  *mb_relay_launcher_get_status (MbRelayLauncher *self);
+/* Starts the mailbridged binary in its own session, so it outlives the app,
+ * with stderr written to $XDG_STATE_HOME/mailbridge/relay.log.  The fallback
+ * for when D-Bus cannot activate the relay (running from the build tree, no
+ * service file installed).  The relay announces itself by taking its bus
+ * name; the caller watches for that.
+ *
+ * $MB_MAILBRIDGED overrides the binary; from the build tree the sibling
+ * relay/mailbridged is used.  Spawning does not wait for the relay.
+ * Returns the process, or NULL with @error set; @log_path receives the log
+ * file either way. */
+GSubprocess *mb_relay_launcher_spawn (char **log_path, GError **error);
 
 G_END_DECLS

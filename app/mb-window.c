@@ -1,7 +1,10 @@
 /* mb-window.c - the main window
  *
- * For now a status page: whether the relay runs and where it listens.
- * The queue, log and test-send pages come with the desktop app issue.
+ * A header bar with the page switcher, the test-send button and the main
+ * menu, and a stack of pages: Status (mb-status-page), Queue
+ * (mb-queue-view) and Log (mb-log-view).  Each page is its own class and
+ * gets the relay client; the window only switches between them and
+ * remembers its size and the last page.
  */
 #define G_LOG_DOMAIN "mb-window"
 
@@ -9,61 +12,130 @@
 
 #include <glib/gi18n.h>
 
+#include "mb-log-view.h"
+#include "mb-queue-view.h"
+#include "mb-status-page.h"
+
 struct _MbWindow
 {
   GtkApplicationWindow parent_instance;
 
-  MbRelayLauncher *launcher; /* (owned) */
+  MbRelayClient *client;     /* (owned) */
+  GSettings     *settings;   /* (owned) (nullable) */
+  GtkWidget     *queue_view; /* (unowned) */
 
-  GtkImage   *status_icon;
-  GtkLabel   *status_title;
-  GtkLabel   *status_detail;
-  GtkSpinner *status_spinner;
+  GtkStack      *stack;
+  GtkMenuButton *menu_button;
 };
 
 G_DEFINE_TYPE (MbWindow, mb_window, GTK_TYPE_APPLICATION_WINDOW)
 
 static void
-update_status (MbWindow *self)
+save_size (MbWindow *self)
 {
-  MbRelayState state = mb_relay_launcher_get_state (self->launcher);
-  const char  *detail = mb_relay_launcher_get_status (self->launcher);
-  const char  *title = NULL;
-  const char  *icon = NULL;
+  int width;
+  int height;
 
-  switch (state)
-    {
-    case MB_RELAY_STATE_RUNNING:
-      title = _("Relay running");
-      icon = "emblem-ok-symbolic";
-      break;
-    case MB_RELAY_STATE_FAILED:
-      title = _("Relay not running");
-      icon = "dialog-warning-symbolic";
-      break;
-    case MB_RELAY_STATE_UNKNOWN:
-    case MB_RELAY_STATE_STARTING:
-    default:
-      title = _("Starting…");
-      icon = "content-loading-symbolic";
-      break;
-    }
-
-  gtk_label_set_text (self->status_title, title);
-  gtk_label_set_text (self->status_detail, detail != NULL ? detail : "");
-  gtk_image_set_from_icon_name (self->status_icon, icon, GTK_ICON_SIZE_DIALOG);
-  gtk_widget_set_visible (GTK_WIDGET (self->status_spinner),
-                          state == MB_RELAY_STATE_STARTING);
-  g_object_set (self->status_spinner, "active",
-                state == MB_RELAY_STATE_STARTING, NULL);
+  if (self->settings == NULL || !gtk_widget_get_realized (GTK_WIDGET (self)))
+    return;
+  g_settings_set_boolean (self->settings, "window-maximized",
+                          gtk_window_is_maximized (GTK_WINDOW (self)));
+  if (gtk_window_is_maximized (GTK_WINDOW (self)))
+    return;
+  gtk_window_get_size (GTK_WINDOW (self), &width, &height);
+  g_settings_set_int (self->settings, "window-width", width);
+  g_settings_set_int (self->settings, "window-height", height);
 }
 
 static void
-on_launcher_changed_cb (GObject    *object,
-                        GParamSpec *pspec,
-                        gpointer    user_data)
+update_queue_attention (MbWindow *self)
 {
-  update_status (MB_WINDOW (user_data));
+  /* The switcher marks the Queue page while mail waits for a retry. */
+  gtk_container_child_set (
+      GTK_CONTAINER (self->stack), self->queue_view, "needs-attention",
+      mb_relay_client_get_deferred_count (self->client) > 0, NULL);
+}
+
+static void
+on_deferred_count_notify_cb (GObject    *object,
+                             GParamSpec *pspec,
+                             gpointer    user_data)
+{
+  update_queue_attention (MB_WINDOW (user_data));
+}
+
+static void
+show_page_activated_cb (GSimpleAction *action,
+                        GVariant      *parameter,
+                        gpointer       user_data)
+{
+  mb_window_show_page (MB_WINDOW (user_data),
+                       g_variant_get_string (parameter, NULL));
+}
+
+static void
+show_menu_activated_cb (GSimpleAction *action,
+                        GVariant      *parameter,
+                        gpointer       user_data)
+{
+  MbWindow *self = MB_WINDOW (user_data);
+
+  gtk_toggle_button_set_active (
+      GTK_TOGGLE_BUTTON (self->menu_button),
+      !gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (self->menu_button)));
+}
+
+static void
+close_activated_cb (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  gtk_window_close (GTK_WINDOW (user_data));
+}
+
+static const GActionEntry win_actions[] = {
+  { "close", close_activated_cb, NULL, NULL, NULL, { 0 } },
+  { "show-page", show_page_activated_cb, "s", NULL, NULL, { 0 } },
+  { "show-menu", show_menu_activated_cb, NULL, NULL, NULL, { 0 } },
+};
+
+static void
+add_pages (MbWindow *self)
+{
+  GtkWidget *status = mb_status_page_new (self->client);
+  GtkWidget *log = mb_log_view_new (self->client);
+
+  self->queue_view = mb_queue_view_new (self->client);
+  gtk_widget_show (status);
+  gtk_widget_show (self->queue_view);
+  gtk_widget_show (log);
+  gtk_stack_add_titled (self->stack, status, "status", _ ("Status"));
+  gtk_stack_add_titled (self->stack, self->queue_view, "queue", _ ("Queue"));
+  gtk_stack_add_titled (self->stack, log, "log", _ ("Log"));
+}
+
+static void
+restore_settings (MbWindow *self)
+{
+  if (self->settings == NULL)
+    {
+      gtk_window_set_default_size (GTK_WINDOW (self), 900, 640);
+      return;
+    }
+  gtk_window_set_default_size (
+      GTK_WINDOW (self), g_settings_get_int (self->settings, "window-width"),
+      g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+  g_settings_bind (self->settings, "last-page", self->stack,
+                   "visible-child-name", G_SETTINGS_BIND_DEFAULT);
+}
+
+static void
+mb_window_unmap (GtkWidget *widget)
+{
+  save_size (MB_WINDOW (widget));
+  GTK_WIDGET_CLASS (mb_window_parent_class)->unmap (widget);
 }
 
 static void
@@ -71,9 +143,10 @@ mb_window_dispose (GObject *object)
 {
   MbWindow *self = MB_WINDOW (object);
 
-  if (self->launcher != NULL)
-    g_signal_handlers_disconnect_by_data (self->launcher, self);
-  g_clear_object (&self->launcher);
+  if (self->client != NULL)
+    g_signal_handlers_disconnect_by_data (self->client, self);
+  g_clear_object (&self->client);
+  g_clear_object (&self->settings);
   G_OBJECT_CLASS (mb_window_parent_class)->dispose (object);
 }
 
@@ -83,34 +156,45 @@ mb_window_class_init (MbWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   G_OBJECT_CLASS (klass)->dispose = mb_window_dispose;
+  widget_class->unmap = mb_window_unmap;
 
   gtk_widget_class_set_template_from_resource (
       widget_class, "/org/mailbridge/Mailbridge/ui/mb-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, MbWindow, status_icon);
-  gtk_widget_class_bind_template_child (widget_class, MbWindow, status_title);
-  gtk_widget_class_bind_template_child (widget_class, MbWindow,
-                                        status_detail);
-  gtk_widget_class_bind_template_child (widget_class, MbWindow,
-                                        status_spinner);
+  gtk_widget_class_bind_template_child (widget_class, MbWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, MbWindow, menu_button);
 }
 
 static void
 mb_window_init (MbWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions,
+                                   G_N_ELEMENTS (win_actions), self);
 }
 
 MbWindow *
-mb_window_new (MbApplication *application, MbRelayLauncher *launcher)
+mb_window_new (MbApplication *application,
+               MbRelayClient *client,
+               GSettings     *settings)
 {
-  MbWindow *self = g_object_new (MB_TYPE_WINDOW, "application", application,
-                                 NULL);
+  MbWindow *self
+      = g_object_new (MB_TYPE_WINDOW, "application", application, NULL);
 
-  self->launcher = g_object_ref (launcher);
-  g_signal_connect_object (launcher, "notify::state",
-                           G_CALLBACK (on_launcher_changed_cb), self, 0);
-  g_signal_connect_object (launcher, "notify::status",
-                           G_CALLBACK (on_launcher_changed_cb), self, 0);
-  update_status (self);
+  self->client = g_object_ref (client);
+  self->settings = settings != NULL ? g_object_ref (settings) : NULL;
+  add_pages (self);
+  restore_settings (self);
+  g_signal_connect_object (client, "notify::deferred-count",
+                           G_CALLBACK (on_deferred_count_notify_cb), self, 0);
+  update_queue_attention (self);
   return self;
+}
+
+void
+mb_window_show_page (MbWindow *self, const char *name)
+{
+  g_return_if_fail (MB_IS_WINDOW (self));
+
+  if (gtk_stack_get_child_by_name (self->stack, name) != NULL)
+    gtk_stack_set_visible_child_name (self->stack, name);
 }

@@ -2,6 +2,8 @@
  *
  * main() with its option table: load and check the configuration, run the
  * daemon in the foreground, stop on SIGTERM/SIGINT, reload on SIGHUP.
+ * --bus chooses where the D-Bus control object goes: the session bus by
+ * default when there is one, the system bus in system mode, or none.
  */
 #define G_LOG_DOMAIN "mailbridged"
 
@@ -10,6 +12,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mb-daemon.h"
 #include "mb-log.h"
@@ -17,20 +20,24 @@
 
 static char    *opt_config;
 static char    *opt_check_config;
+static char    *opt_bus;
 static gboolean opt_verbose;
 static gboolean opt_version;
 
-static const GOptionEntry option_entries[] = {
-  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
-    "Run with the configuration in FILE", "FILE" },
-  { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &opt_check_config,
-    "Check the configuration in FILE and exit", "FILE" },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
-    "Log debugging information", NULL },
-  { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version,
-    "Print the version and exit", NULL },
-  { NULL }
-};
+static const GOptionEntry option_entries[]
+    = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+          "Run with the configuration in FILE", "FILE" },
+        { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &opt_check_config,
+          "Check the configuration in FILE and exit", "FILE" },
+        { "bus", 0, 0, G_OPTION_ARG_STRING, &opt_bus,
+          "Serve org.mailbridge.Relay1 on BUS: session, system or none "
+          "(default: session when DBUS_SESSION_BUS_ADDRESS is set, else none)",
+          "BUS" },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
+          "Log debugging information", NULL },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version,
+          "Print the version and exit", NULL },
+        { NULL } };
 
 typedef struct
 {
@@ -40,20 +47,26 @@ typedef struct
   int        exit_status;
 } Relay;
 
-static MbRelayConfig *
-load_config (const char *path, GError **error)
+static gboolean
+parse_bus_type (const char *text, GBusType *bus_type)
 {
-  g_autofree char *user_path = NULL;
+  if (text == NULL)
+    {
+      const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
 
-  if (path != NULL)
-    return mb_relay_config_load_file (path, error);
-
-  user_path = g_build_filename (g_get_user_config_dir (), "mailbridge",
-                                "mailbridge.conf", NULL);
-  if (g_file_test (user_path, G_FILE_TEST_EXISTS))
-    return mb_relay_config_load_file (user_path, error);
-
-  return mb_relay_config_new_default ();
+      *bus_type = address != NULL && *address != '\0' ? G_BUS_TYPE_SESSION
+                                                      : G_BUS_TYPE_NONE;
+      return TRUE;
+    }
+  if (strcmp (text, "session") == 0)
+    *bus_type = G_BUS_TYPE_SESSION;
+  else if (strcmp (text, "system") == 0)
+    *bus_type = G_BUS_TYPE_SYSTEM;
+  else if (strcmp (text, "none") == 0)
+    *bus_type = G_BUS_TYPE_NONE;
+  else
+    return FALSE;
+  return TRUE;
 }
 
 static gboolean
@@ -72,7 +85,8 @@ on_reload_signal_cb (gpointer user_data)
 {
   Relay *relay = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (MbRelayConfig) config = load_config (relay->config_path, &error);
+  g_autoptr (MbRelayConfig) config
+      = mb_daemon_load_config (relay->config_path, &error);
 
   if (config == NULL || !mb_daemon_reload (relay->daemon, config, &error))
     g_message ("reload refused, the previous configuration stays in force: "
@@ -118,7 +132,8 @@ main (int argc, char **argv)
   g_autoptr (MbRelayConfig) config = NULL;
   g_autoptr (GMainLoop) loop = NULL;
   g_autoptr (MbDaemon) daemon = NULL;
-  Relay relay = { 0 };
+  Relay    relay = { 0 };
+  GBusType bus_type = G_BUS_TYPE_NONE;
 
   setlocale (LC_ALL, "");
 
@@ -136,11 +151,19 @@ main (int argc, char **argv)
     }
   if (opt_check_config != NULL)
     return check_config (opt_check_config);
+  if (!parse_bus_type (opt_bus, &bus_type))
+    {
+      fprintf (stderr,
+               "mailbridged: --bus must be session, system or none, not "
+               "“%s”\n",
+               opt_bus);
+      return EXIT_FAILURE;
+    }
 
   mb_log_install_writer (opt_verbose);
   g_mime_init ();
 
-  config = load_config (opt_config, &error);
+  config = mb_daemon_load_config (opt_config, &error);
   if (config == NULL)
     {
       fprintf (stderr, "mailbridged: %s\n", error->message);
@@ -149,6 +172,10 @@ main (int argc, char **argv)
 
   loop = g_main_loop_new (NULL, FALSE);
   daemon = mb_daemon_new (config);
+  mb_daemon_set_config_source (daemon, opt_config);
+  /* An explicit --bus must work; the implicit session bus is a
+   * convenience. */
+  mb_daemon_set_bus_type (daemon, bus_type, opt_bus != NULL);
   relay.loop = loop;
   relay.daemon = daemon;
   relay.config_path = opt_config;

@@ -3,16 +3,22 @@
  * Contract: startup happens in this order, and each step must succeed
  * before the next: spool recovery (from disk alone), the STARTTLS
  * certificate (a failure only disables STARTTLS, with a warning), binding
- * every listener.  Only then is READY=1 sent, so a supervisor or a test
- * that waits for it can connect at once.  Reload replaces the configuration
+ * every listener, then (with a bus) the D-Bus control object and its bus
+ * name.  Only then is READY=1 sent, so a supervisor or a test that waits
+ * for it can connect at once; for Type=dbus the bus name is the same
+ * signal.  Reload replaces the configuration
  * for new connections and never touches the queue or open sessions.
  */
 #define G_LOG_DOMAIN "mb-daemon"
 
 #include "mb-daemon.h"
 
+#include "mb-build-config.h"
 #include "mb-systemd.h"
 #include "mb-tls-cert.h"
+#if MB_HAVE_SCHEDULER
+#include "mb-scheduler.h"
+#endif
 
 struct _MbDaemon
 {
@@ -21,6 +27,15 @@ struct _MbDaemon
   MbRelayConfig *config; /* (owned) */
   MbSpool       *spool;  /* (owned) (nullable) until started */
   MbSmtpServer  *server; /* (owned) (nullable) until started */
+
+  char          *config_source; /* (owned) (nullable) */
+  GBusType       bus_type;
+  gboolean       bus_required;
+  MbControl     *control;      /* (owned) (nullable) */
+  MbDeliveryLog *delivery_log; /* (owned) (nullable) until started */
+#if MB_HAVE_SCHEDULER
+  MbScheduler *scheduler; /* (owned) (nullable) until started */
+#endif
 };
 
 G_DEFINE_TYPE (MbDaemon, mb_daemon, G_TYPE_OBJECT)
@@ -44,6 +59,70 @@ log_listening (MbDaemon *self)
               g_inet_socket_address_get_port (address));
     }
 }
+
+static void
+notify_ready (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!mb_systemd_notify ("READY=1", &error))
+    g_warning ("%s", error->message);
+}
+
+static void
+control_started_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!mb_control_start_finish (MB_CONTROL (source), result, &error))
+    {
+      MbDaemon *self = g_task_get_source_object (task);
+
+      if (self->bus_required
+          || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      g_message ("running without D-Bus control: %s", error->message);
+      mb_control_stop (self->control);
+      g_clear_object (&self->control);
+    }
+  notify_ready ();
+  g_task_return_boolean (task, TRUE);
+}
+
+static void certificate_ready_cb (GObject      *source,
+                                  GAsyncResult *result,
+                                  gpointer      user_data);
+
+static void
+load_certificate (MbDaemon *self, GTask *task)
+{
+  mb_tls_cert_load_or_generate_async (
+      self->config->tls_certificate, self->config->tls_key,
+      self->config->hostname, g_task_get_cancellable (task),
+      certificate_ready_cb, task);
+}
+
+#if MB_HAVE_SCHEDULER
+static void
+scheduler_started_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask    *task = user_data;
+  MbDaemon *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!mb_scheduler_start_finish (MB_SCHEDULER (source), result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  load_certificate (self, task);
+}
+#endif
 
 static void
 certificate_ready_cb (GObject      *source,
@@ -73,9 +152,17 @@ certificate_ready_cb (GObject      *source,
     }
   log_listening (self);
 
-  if (!mb_systemd_notify ("READY=1", &error))
-    g_warning ("%s", error->message);
+  if (self->bus_type != G_BUS_TYPE_NONE)
+    {
+      GCancellable *cancellable = g_task_get_cancellable (task);
 
+      self->control = mb_control_new (self);
+      mb_control_start_async (self->control, self->bus_type, cancellable,
+                              control_started_cb, g_steal_pointer (&task));
+      return;
+    }
+
+  notify_ready ();
   g_task_return_boolean (task, TRUE);
 }
 
@@ -107,10 +194,36 @@ mb_daemon_start_async (MbDaemon           *self,
 
   self->server = mb_smtp_server_new (self->config, self->spool);
 
-  mb_tls_cert_load_or_generate_async (
-      self->config->tls_certificate, self->config->tls_key,
-      self->config->hostname, cancellable, certificate_ready_cb,
-      g_steal_pointer (&task));
+  if (self->delivery_log == NULL)
+    {
+      g_autofree char *log_path
+          = g_build_filename (g_get_user_state_dir (), "mailbridge",
+                              "delivery-log.sqlite", NULL);
+
+      self->delivery_log = mb_delivery_log_new (log_path);
+    }
+
+#if MB_HAVE_SCHEDULER
+  {
+    g_autoptr (MbCredentialsFile) credentials = NULL;
+
+    if (self->config->secrets != NULL)
+      {
+        credentials = mb_credentials_file_new (self->config->secrets, &error);
+        if (credentials == NULL)
+          {
+            g_task_return_error (task, g_steal_pointer (&error));
+            return;
+          }
+      }
+    self->scheduler = mb_scheduler_new (self->spool, self->config,
+                                        credentials, self->delivery_log);
+    mb_scheduler_start_async (self->scheduler, cancellable, scheduler_started_cb,
+                              g_steal_pointer (&task));
+  }
+#else
+  load_certificate (self, g_steal_pointer (&task));
+#endif
 }
 
 gboolean
@@ -138,6 +251,12 @@ mb_daemon_reload (MbDaemon *self, MbRelayConfig *config, GError **error)
   self->config = mb_relay_config_ref (config);
   if (self->server != NULL)
     mb_smtp_server_set_config (self->server, config);
+#if MB_HAVE_SCHEDULER
+  if (self->scheduler != NULL)
+    mb_scheduler_set_config (self->scheduler, config);
+#endif
+  if (self->control != NULL)
+    mb_control_config_changed (self->control);
   g_info ("configuration reloaded from %s",
           config->path != NULL ? config->path : "defaults");
   return TRUE;
@@ -148,8 +267,14 @@ mb_daemon_stop (MbDaemon *self)
 {
   g_return_if_fail (MB_IS_DAEMON (self));
 
+  if (self->control != NULL)
+    mb_control_stop (self->control);
   if (self->server != NULL)
     mb_smtp_server_stop (self->server);
+#if MB_HAVE_SCHEDULER
+  if (self->scheduler != NULL)
+    mb_scheduler_stop (self->scheduler);
+#endif
 }
 
 MbRelayConfig *
@@ -164,13 +289,82 @@ mb_daemon_get_spool (MbDaemon *self)
   return self->spool;
 }
 
+MbSmtpServer *
+mb_daemon_get_server (MbDaemon *self)
+{
+  return self->server;
+}
+
+gpointer
+mb_daemon_get_scheduler (MbDaemon *self)
+{
+#if MB_HAVE_SCHEDULER
+  return self->scheduler;
+#else
+  return NULL;
+#endif
+}
+
+MbDeliveryLog *
+mb_daemon_get_delivery_log (MbDaemon *self)
+{
+  return self->delivery_log;
+}
+
+MbRelayConfig *
+mb_daemon_load_config (const char *path, GError **error)
+{
+  g_autofree char *user_path = NULL;
+
+  if (path != NULL)
+    return mb_relay_config_load_file (path, error);
+
+  user_path = g_build_filename (g_get_user_config_dir (), "mailbridge",
+                                "mailbridge.conf", NULL);
+  if (g_file_test (user_path, G_FILE_TEST_EXISTS))
+    return mb_relay_config_load_file (user_path, error);
+
+  return mb_relay_config_new_default ();
+}
+
+void
+mb_daemon_set_config_source (MbDaemon *self, const char *path)
+{
+  g_return_if_fail (MB_IS_DAEMON (self));
+
+  g_free (self->config_source);
+  self->config_source = g_strdup (path);
+}
+
+const char *
+mb_daemon_get_config_source (MbDaemon *self)
+{
+  return self->config_source;
+}
+
+void
+mb_daemon_set_bus_type (MbDaemon *self, GBusType bus_type, gboolean required)
+{
+  g_return_if_fail (MB_IS_DAEMON (self));
+  g_return_if_fail (self->control == NULL);
+
+  self->bus_type = bus_type;
+  self->bus_required = required;
+}
+
 static void
 mb_daemon_finalize (GObject *object)
 {
   MbDaemon *self = MB_DAEMON (object);
 
+  g_clear_object (&self->control);
   g_clear_object (&self->server);
+#if MB_HAVE_SCHEDULER
+  g_clear_object (&self->scheduler);
+#endif
+  g_clear_object (&self->delivery_log);
   g_clear_object (&self->spool);
+  g_clear_pointer (&self->config_source, g_free);
   g_clear_pointer (&self->config, mb_relay_config_unref);
 
   G_OBJECT_CLASS (mb_daemon_parent_class)->finalize (object);
@@ -185,6 +379,7 @@ mb_daemon_class_init (MbDaemonClass *klass)
 static void
 mb_daemon_init (MbDaemon *self)
 {
+  self->bus_type = G_BUS_TYPE_NONE;
 }
 
 MbDaemon *

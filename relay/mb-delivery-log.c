@@ -291,6 +291,19 @@ dup_uint64 (guint64 value)
   return g_memdup2 (&value, sizeof value);
 }
 
+/* The number a count or expire job returned (see dup_uint64()). */
+static gboolean
+propagate_uint64 (GAsyncResult *result, guint64 *out, GError **error)
+{
+  g_autofree guint64 *value = g_task_propagate_pointer (G_TASK (result), error);
+
+  if (value == NULL)
+    return FALSE;
+  if (out != NULL)
+    *out = *value;
+  return TRUE;
+}
+
 /* Helpers: the worker thread */
 
 /* Writes @job's records together with the append jobs waiting behind it.
@@ -752,18 +765,11 @@ mb_delivery_log_count_finish (MbDeliveryLog *log,
                               guint64       *count,
                               GError       **error)
 {
-  g_autofree guint64 *value = NULL;
-
   g_return_val_if_fail (g_task_is_valid (result, log), FALSE);
   g_return_val_if_fail (
       g_async_result_is_tagged (result, mb_delivery_log_count_async), FALSE);
 
-  value = g_task_propagate_pointer (G_TASK (result), error);
-  if (value == NULL)
-    return FALSE;
-  if (count != NULL)
-    *count = *value;
-  return TRUE;
+  return propagate_uint64 (result, count, error);
 }
 
 void
@@ -790,18 +796,11 @@ mb_delivery_log_expire_finish (MbDeliveryLog *log,
                                guint64       *n_deleted,
                                GError       **error)
 {
-  g_autofree guint64 *value = NULL;
-
   g_return_val_if_fail (g_task_is_valid (result, log), FALSE);
   g_return_val_if_fail (
       g_async_result_is_tagged (result, mb_delivery_log_expire_async), FALSE);
 
-  value = g_task_propagate_pointer (G_TASK (result), error);
-  if (value == NULL)
-    return FALSE;
-  if (n_deleted != NULL)
-    *n_deleted = *value;
-  return TRUE;
+  return propagate_uint64 (result, n_deleted, error);
 }
 
 guint64

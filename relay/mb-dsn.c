@@ -64,9 +64,11 @@ typedef struct
   MbDsnSkip     skip;          /* written by the thread */
 } BuildData;
 
-/* clang-format off */
-G_DEFINE_QUARK (mb-dsn-error-quark, mb_dsn_error)
-/* clang-format on */
+GQuark
+mb_dsn_error_quark (void)
+{
+  return g_quark_from_static_string ("mb-dsn-error-quark");
+}
 
 /* GMime 3.2 declares no cleanup functions of its own. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)

@@ -48,9 +48,11 @@
 #define GROUP_ENVELOPE "envelope"
 #define RECIPIENT_PREFIX "recipient "
 
-/* clang-format off */
-G_DEFINE_QUARK (mb-envelope-error-quark, mb_envelope_error)
-/* clang-format on */
+GQuark
+mb_envelope_error_quark (void)
+{
+  return g_quark_from_static_string ("mb-envelope-error-quark");
+}
 
 /* A private alias, so a g_autoptr cleanup for recipients being parsed does
  * not clash with one the header may declare later. */

@@ -41,16 +41,16 @@ typedef struct
   char            *orcpt;  /* (owned) (nullable) */
   guint            attempts;
   gint64           next_attempt; /* unix seconds; 0 = as soon as possible */
-  char            *last_reply;   /* (owned) (nullable) the last upstream reply */
+  char            *last_reply; /* (owned) (nullable) the last upstream reply */
 } MbRecipient;
 
 typedef struct
 {
-  char          *id;     /* (owned) queue id */
-  char          *sender; /* (owned) "" for the null reverse path */
-  GPtrArray     *recipients; /* (owned) (element-type MbRecipient) */
-  gint64         received;   /* unix seconds, first seen */
-  guint64        size;       /* bytes of ID.eml */
+  char          *id;             /* (owned) queue id */
+  char          *sender;         /* (owned) "" for the null reverse path */
+  GPtrArray     *recipients;     /* (owned) (element-type MbRecipient) */
+  gint64         received;       /* unix seconds, first seen */
+  guint64        size;           /* bytes of ID.eml */
   char          *client_address; /* (owned) (nullable) IP of the device */
   char          *client_helo;    /* (owned) (nullable) its HELO/EHLO name */
   char          *route;          /* (owned) (nullable) route to use */
@@ -58,7 +58,7 @@ typedef struct
   gboolean       smtputf8;
   MbSmtpBodyType body;
   MbDsnRet       ret;
-  char          *envid;          /* (owned) (nullable) */
+  char          *envid;             /* (owned) (nullable) */
   gint64         delay_notice_sent; /* unix seconds, 0 = not sent */
 } MbEnvelope;
 
@@ -74,14 +74,12 @@ gboolean mb_envelope_is_finished (const MbEnvelope *envelope);
 
 /* The key file text of @envelope (UTF-8, LF line ends). */
 GBytes     *mb_envelope_serialize (const MbEnvelope *envelope);
-MbEnvelope *mb_envelope_parse (const char *data,
-                               gsize       len,
-                               GError    **error);
+MbEnvelope *mb_envelope_parse (const char *data, gsize len, GError **error);
 
-const char      *mb_recipient_state_to_string (MbRecipientState state);
-gboolean         mb_recipient_state_from_string (const char       *text,
-                                                 MbRecipientState *state);
-void             mb_recipient_free (MbRecipient *recipient);
+const char *mb_recipient_state_to_string (MbRecipientState state);
+gboolean    mb_recipient_state_from_string (const char       *text,
+                                            MbRecipientState *state);
+void        mb_recipient_free (MbRecipient *recipient);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MbEnvelope, mb_envelope_free)
 

@@ -65,9 +65,11 @@ typedef struct
   char         *domain;             /* (owned) (nullable) tenant domain */
 
   /* Delivery tuning; 0 / NULL means "the method's profile default"
-   * (relay/mb-route.c holds the limits table). */
-  char  *sender_policy;              /* (owned) (nullable) keep | rewrite-envelope | rewrite-from */
-  GStrv  send_as;                    /* (owned) (nullable) addresses the mailbox may send as */
+   * (relay/mb-route.c holds the limits table).  sender_policy is keep,
+   * rewrite-envelope or rewrite-from; send_as lists the addresses the
+   * mailbox may send as. */
+  char  *sender_policy;              /* (owned) (nullable) */
+  GStrv  send_as;                    /* (owned) (nullable) */
   guint  max_connections;            /* concurrent connections */
   guint  rate_limit_messages;        /* messages per rate_limit_window */
   gint64 rate_limit_window;          /* seconds */
@@ -80,27 +82,27 @@ typedef struct
   char *path; /* (owned) (nullable) the file it came from */
 
   /* [relay] */
-  GPtrArray *listen;         /* (element-type GInetSocketAddress) */
-  GPtrArray *allow;          /* (element-type GInetAddressMask) */
-  char      *hostname;       /* (owned) our name in banners and Received */
-  char      *spool;          /* (owned) spool directory */
-  char      *admin_address;  /* (owned) (nullable) */
+  GPtrArray *listen;           /* (element-type GInetSocketAddress) */
+  GPtrArray *allow;            /* (element-type GInetAddressMask) */
+  char      *hostname;         /* (owned) our name in banners and Received */
+  char      *spool;            /* (owned) spool directory */
+  char      *admin_address;    /* (owned) (nullable) */
   guint64    max_message_size; /* bytes, announced in EHLO SIZE */
-  char      *route;          /* (owned) (nullable) route to use */
-  GArray    *retry_schedule; /* (element-type gint64) seconds; last repeats */
+  char      *route;            /* (owned) (nullable) route to use */
+  GArray    *retry_schedule;   /* (element-type gint64) seconds; last repeats */
   gint64     delay_notice_after; /* seconds */
   gint64     expire_after;       /* seconds */
-  char      *secrets;        /* (owned) (nullable) secrets file */
+  char      *secrets;            /* (owned) (nullable) secrets file */
 
   /* Limits (RFC 5321 4.5.3) */
-  guint  max_recipients;            /* per message, default 500 */
-  gsize  max_line_length;           /* text line, octets without CRLF, 998 */
-  gsize  max_command_line_length;   /* octets without CRLF, default 2048 */
-  gint64 idle_timeout;              /* seconds, default 300 */
-  gint64 session_timeout;           /* seconds, default 1800 */
-  guint  max_connections;           /* in total, default 100 */
+  guint  max_recipients;             /* per message, default 500 */
+  gsize  max_line_length;            /* text line, octets without CRLF, 998 */
+  gsize  max_command_line_length;    /* octets without CRLF, default 2048 */
+  gint64 idle_timeout;               /* seconds, default 300 */
+  gint64 session_timeout;            /* seconds, default 1800 */
+  guint  max_connections;            /* in total, default 100 */
   guint  max_connections_per_client; /* default 20 */
-  guint  max_errors;                /* per session, default 10 */
+  guint  max_errors;                 /* per session, default 10 */
 
   /* STARTTLS for devices */
   char *tls_certificate; /* (owned) PEM file; generated if missing */
@@ -123,8 +125,8 @@ void           mb_relay_config_unref (MbRelayConfig *config);
 
 /* Whether @address is inside the allow list (IPv4-mapped IPv6 addresses are
  * matched as IPv4). */
-gboolean       mb_relay_config_allows (const MbRelayConfig *config,
-                                       GInetAddress        *address);
+gboolean mb_relay_config_allows (const MbRelayConfig *config,
+                                 GInetAddress        *address);
 /* (nullable) The route named @name. */
 MbRouteConfig *mb_relay_config_lookup_route (const MbRelayConfig *config,
                                              const char          *name);

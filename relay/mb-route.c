@@ -102,9 +102,12 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* clang-format off */
-G_DEFINE_QUARK (mb-route-error-quark, mb_route_error)
-/* clang-format on */
+GQuark
+mb_route_error_quark (void)
+{
+  return g_quark_from_static_string ("mb-route-error-quark");
+}
+
 G_DEFINE_ENUM_TYPE (MbRouteState,
                     mb_route_state,
                     G_DEFINE_ENUM_VALUE (MB_ROUTE_STATE_READY, "ready"),

@@ -61,9 +61,11 @@
 
 #define VIA_SUFFIX " (via Mailbridge)"
 
-/* clang-format off */
-G_DEFINE_QUARK (mb-sender-policy-error-quark, mb_sender_policy_error)
-/* clang-format on */
+GQuark
+mb_sender_policy_error_quark (void)
+{
+  return g_quark_from_static_string ("mb-sender-policy-error-quark");
+}
 
 /* GMime 3.2 declares no cleanup functions of its own. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)

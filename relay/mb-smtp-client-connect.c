@@ -26,6 +26,7 @@
 #define G_LOG_DOMAIN "mb-smtp-client"
 
 #include "mb-smtp-client-private.h"
+#include "mb-tls-trust.h"
 
 #include <string.h>
 
@@ -120,16 +121,10 @@ auth_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   MbSmtpClient *self = MB_SMTP_CLIENT (source);
   g_autoptr (MbSmtpReply) reply = NULL;
-  GError *error = NULL;
-  char   *response = NULL;
+  char *response = NULL;
 
-  reply = mb_smtp_client_command_finish (self, result, &error);
-  if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
-  if (mb_smtp_client_fail_if_closing (task, reply))
+  reply = mb_smtp_client_reply_or_fail (task, result);
+  if (reply == NULL || mb_smtp_client_fail_if_closing (task, reply))
     return;
   if (reply->code == 235)
     {
@@ -184,36 +179,10 @@ start_auth (GTask *task_in)
                                 g_steal_pointer (&task));
 }
 
-static char *
-describe_certificate_flags (MbSmtpClient *self, GTlsCertificateFlags flags)
-{
-  g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
-
-  if (flags & G_TLS_CERTIFICATE_UNKNOWN_CA)
-    g_ptr_array_add (parts, g_strdup ("issued by an unknown authority"));
-  if (flags & G_TLS_CERTIFICATE_BAD_IDENTITY)
-    g_ptr_array_add (parts, g_strdup_printf ("not valid for the name %s",
-                                             self->options->host));
-  if (flags & G_TLS_CERTIFICATE_NOT_ACTIVATED)
-    g_ptr_array_add (parts, g_strdup ("not valid yet"));
-  if (flags & G_TLS_CERTIFICATE_EXPIRED)
-    g_ptr_array_add (parts, g_strdup ("expired"));
-  if (flags & G_TLS_CERTIFICATE_REVOKED)
-    g_ptr_array_add (parts, g_strdup ("revoked"));
-  if (flags & G_TLS_CERTIFICATE_INSECURE)
-    g_ptr_array_add (parts, g_strdup ("signed with an insecure algorithm"));
-  if (parts->len == 0)
-    g_ptr_array_add (parts, g_strdup ("could not be verified"));
-  if (self->trust_problem != NULL)
-    g_ptr_array_add (parts, g_strdup (self->trust_problem));
-  g_ptr_array_add (parts, NULL);
-  return g_strjoinv (", ", (char **)parts->pdata);
-}
-
-/* Called during the handshake only when the system validation failed.  The
- * route's trust file may vouch for the server, for the same identity and
- * with no other flaw.  Reading the (small, local) trust file here blocks
- * the main loop briefly, and only on this rare path. */
+/* Called during the handshake only when the system validation failed: the
+ * route's trust file may still vouch for the server, for the same identity
+ * and with no other flaw.  Reading that (small, local) file blocks the main
+ * loop briefly, and only on this rare path (mb-tls-trust.h). */
 static gboolean
 on_tls_accept_certificate_cb (GTlsConnection      *connection,
                               GTlsCertificate     *peer_certificate,
@@ -221,40 +190,12 @@ on_tls_accept_certificate_cb (GTlsConnection      *connection,
                               gpointer             user_data)
 {
   MbSmtpClient *self = user_data;
-  g_autolist (GTlsCertificate) anchors = NULL;
-  g_autoptr (GError) error = NULL;
-  GTlsCertificateFlags best = errors;
 
   self->tls_errors = errors;
-  if (self->options->trust_file == NULL)
-    return FALSE;
-
-  anchors = g_tls_certificate_list_new_from_file (self->options->trust_file,
-                                                  &error);
-  if (error != NULL || anchors == NULL)
-    {
-      self->trust_problem = g_strdup_printf (
-          "and the trust file %s %s", self->options->trust_file,
-          error != NULL ? "could not be read" : "holds no certificate");
-      return FALSE;
-    }
-  for (GList *l = anchors; l != NULL; l = l->next)
-    {
-      GTlsCertificateFlags flags = g_tls_certificate_verify (
-          peer_certificate, self->identity, l->data);
-
-      if (flags == 0)
-        {
-          self->tls_errors = 0;
-          return TRUE;
-        }
-      /* Report the closest miss: "right CA, wrong name" says more than
-       * "unknown CA". */
-      if (__builtin_popcount (flags) < __builtin_popcount (best))
-        best = flags;
-    }
-  self->tls_errors = best;
-  return FALSE;
+  g_clear_pointer (&self->trust_problem, g_free);
+  return mb_tls_trust_check (self->options->trust_file, peer_certificate,
+                             self->identity, &self->tls_errors,
+                             &self->trust_problem);
 }
 
 static const char *
@@ -300,8 +241,8 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                || g_error_matches (error, G_TLS_ERROR,
                                    G_TLS_ERROR_BAD_CERTIFICATE))
         {
-          g_autofree char *why
-              = describe_certificate_flags (self, self->tls_errors);
+          g_autofree char *why = mb_tls_trust_describe (
+              self->tls_errors, self->options->host, self->trust_problem);
 
           g_error_free (error);
           mb_smtp_client_fail_op (
@@ -360,13 +301,8 @@ starttls_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GIOStream) tls = NULL;
   GError *error = NULL;
 
-  reply = mb_smtp_client_command_finish (self, result, &error);
-  if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
-  if (mb_smtp_client_fail_if_closing (task, reply))
+  reply = mb_smtp_client_reply_or_fail (task, result);
+  if (reply == NULL || mb_smtp_client_fail_if_closing (task, reply))
     return;
   if (reply->code != 220)
     {
@@ -460,14 +396,10 @@ helo_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   MbSmtpClient *self = MB_SMTP_CLIENT (source);
   g_autoptr (MbSmtpReply) reply = NULL;
-  GError *error = NULL;
 
-  reply = mb_smtp_client_command_finish (self, result, &error);
+  reply = mb_smtp_client_reply_or_fail (task, result);
   if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
+    return;
   if (reply->code != 250)
     {
       mb_smtp_client_fail_op (task, mb_smtp_client_new_reply_error (
@@ -486,14 +418,10 @@ ehlo_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   MbSmtpClient *self = MB_SMTP_CLIENT (source);
   g_autoptr (MbSmtpReply) reply = NULL;
   g_autofree char *helo = NULL;
-  GError          *error = NULL;
 
-  reply = mb_smtp_client_command_finish (self, result, &error);
+  reply = mb_smtp_client_reply_or_fail (task, result);
   if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
+    return;
   if (reply->code == 250)
     {
       self->caps = mb_smtp_capabilities_parse (reply);
@@ -526,14 +454,10 @@ greeting_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   MbSmtpClient *self = MB_SMTP_CLIENT (source);
-  GError       *error = NULL;
 
-  self->greeting = mb_smtp_client_read_reply_finish (self, result, &error);
+  self->greeting = mb_smtp_client_reply_or_fail (task, result);
   if (self->greeting == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
+    return;
   if (self->greeting->code != 220)
     {
       mb_smtp_client_fail_op (task,

@@ -63,6 +63,14 @@ void mb_smtp_client_start_step (MbSmtpClient *self, const char *format, ...)
 /* Ends the operation of @task with @error (taken), turning a cancellation
  * by the step timer into G_IO_ERROR_TIMED_OUT, and drops the connection. */
 void mb_smtp_client_fail_op (GTask *task, GError *error);
+/* The _finish of mb_smtp_client_command_async() and
+ * mb_smtp_client_read_reply_async() for the steps of a chain: the reply
+ * (transfer full), or NULL after failing the operation of @task with the
+ * error. */
+MbSmtpReply *mb_smtp_client_reply_or_fail (GTask *task, GAsyncResult *result);
+/* The same for mb_smtp_client_write_async(): FALSE after failing the
+ * operation of @task with the error. */
+gboolean mb_smtp_client_write_or_fail (GTask *task, GAsyncResult *result);
 /* A 421 anywhere ends the session (RFC 5321 3.8): fails @task with REPLY
  * and returns TRUE. */
 gboolean mb_smtp_client_fail_if_closing (GTask *task, const MbSmtpReply *reply);

@@ -253,15 +253,9 @@ rset_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   MbSmtpClient *self = MB_SMTP_CLIENT (source);
   g_autoptr (MbSmtpReply) reply = NULL;
-  GError *error = NULL;
 
-  reply = mb_smtp_client_command_finish (self, result, &error);
-  if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
-  if (mb_smtp_client_fail_if_closing (task, reply))
+  reply = mb_smtp_client_reply_or_fail (task, result);
+  if (reply == NULL || mb_smtp_client_fail_if_closing (task, reply))
     return;
   /* The message's fate is known already; a server that cannot reset is
    * just not fit for the next one. */
@@ -283,17 +277,12 @@ static void
 final_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  MbSmtpClient *self = MB_SMTP_CLIENT (source);
-  SendData     *data = g_task_get_task_data (task);
-  MbSmtpReply  *reply;
-  GError       *error = NULL;
+  SendData    *data = g_task_get_task_data (task);
+  MbSmtpReply *reply;
 
-  reply = mb_smtp_client_read_reply_finish (self, result, &error);
+  reply = mb_smtp_client_reply_or_fail (task, result);
   if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
+    return;
   data->result->data_reply = reply;
   if (mb_smtp_client_fail_if_closing (task, reply))
     return;
@@ -312,13 +301,9 @@ end_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   MbSmtpClient *self = MB_SMTP_CLIENT (source);
-  GError       *error = NULL;
 
-  if (!mb_smtp_client_write_finish (self, result, &error))
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
+  if (!mb_smtp_client_write_or_fail (task, result))
+    return;
   mb_smtp_client_read_reply_async (self, "the reply to the end of data",
                                    final_reply_cb, g_steal_pointer (&task));
 }
@@ -327,14 +312,9 @@ static void
 chunk_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  MbSmtpClient *self = MB_SMTP_CLIENT (source);
-  GError       *error = NULL;
 
-  if (!mb_smtp_client_write_finish (self, result, &error))
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
+  if (!mb_smtp_client_write_or_fail (task, result))
+    return;
   stream_next_chunk (g_steal_pointer (&task));
 }
 
@@ -430,18 +410,11 @@ static void
 empty_data_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  MbSmtpClient *self = MB_SMTP_CLIENT (source);
-  SendData     *data = g_task_get_task_data (task);
+  SendData *data = g_task_get_task_data (task);
   g_autoptr (MbSmtpReply) reply = NULL;
-  GError *error = NULL;
 
-  reply = mb_smtp_client_command_finish (self, result, &error);
-  if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
-  if (mb_smtp_client_fail_if_closing (task, reply))
+  reply = mb_smtp_client_reply_or_fail (task, result);
+  if (reply == NULL || mb_smtp_client_fail_if_closing (task, reply))
     return;
   if (data->mail_refused)
     finish_send (task);
@@ -457,16 +430,10 @@ send_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   SendData     *data = g_task_get_task_data (task);
   g_autoptr (MbSmtpReply) reply = NULL;
   gboolean wanted = !data->mail_refused;
-  GError  *error = NULL;
   guint    index;
 
-  reply = mb_smtp_client_read_reply_finish (self, result, &error);
-  if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
-  if (mb_smtp_client_fail_if_closing (task, reply))
+  reply = mb_smtp_client_reply_or_fail (task, result);
+  if (reply == NULL || mb_smtp_client_fail_if_closing (task, reply))
     return;
 
   index = data->next_reply++;
@@ -540,13 +507,9 @@ static void
 group_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  GError *error = NULL;
 
-  if (!mb_smtp_client_write_finish (MB_SMTP_CLIENT (source), result, &error))
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
+  if (!mb_smtp_client_write_or_fail (task, result))
+    return;
   read_next_send_reply (g_steal_pointer (&task));
 }
 

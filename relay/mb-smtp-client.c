@@ -255,6 +255,28 @@ mb_smtp_client_fail_op (GTask *task, GError *error)
   g_task_return_error (task, error);
 }
 
+gboolean
+mb_smtp_client_write_or_fail (GTask *task, GAsyncResult *result)
+{
+  GError *error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    return TRUE;
+  mb_smtp_client_fail_op (task, error);
+  return FALSE;
+}
+
+MbSmtpReply *
+mb_smtp_client_reply_or_fail (GTask *task, GAsyncResult *result)
+{
+  GError      *error = NULL;
+  MbSmtpReply *reply = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (reply == NULL)
+    mb_smtp_client_fail_op (task, error);
+  return reply;
+}
+
 /* A 421 anywhere means the server is closing the session (RFC 5321
  * 3.8). */
 gboolean
@@ -474,14 +496,10 @@ quit_reply_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   MbSmtpClient *self = MB_SMTP_CLIENT (source);
   g_autoptr (MbSmtpReply) reply = NULL;
-  GError *error = NULL;
 
-  reply = mb_smtp_client_command_finish (self, result, &error);
+  reply = mb_smtp_client_reply_or_fail (task, result);
   if (reply == NULL)
-    {
-      mb_smtp_client_fail_op (task, error);
-      return;
-    }
+    return;
   mb_smtp_client_close_connection (self);
   mb_smtp_client_end_op (self);
   g_task_return_boolean (task, TRUE);

@@ -55,9 +55,11 @@ static gboolean parse_envid_param (const char *, gpointer, GError **);
 static gboolean parse_notify_param (const char *, gpointer, GError **);
 static gboolean parse_orcpt_param (const char *, gpointer, GError **);
 
-/* clang-format off */
-G_DEFINE_QUARK (mb-smtp-parser-error-quark, mb_smtp_parser_error)
-/* clang-format on */
+GQuark
+mb_smtp_parser_error_quark (void)
+{
+  return g_quark_from_static_string ("mb-smtp-parser-error-quark");
+}
 
 static const struct
 {

@@ -116,8 +116,7 @@ gboolean mb_smtp_parser_next_line (const guint8 *buf,
 MbSmtpCommand *mb_smtp_command_parse (const char *line, gsize len);
 void           mb_smtp_command_free (MbSmtpCommand *command);
 
-MbSmtpMailArgs *mb_smtp_mail_args_parse (const char *argument,
-                                         GError    **error);
+MbSmtpMailArgs *mb_smtp_mail_args_parse (const char *argument, GError **error);
 void            mb_smtp_mail_args_free (MbSmtpMailArgs *args);
 
 /* @smtputf8: whether the transaction's MAIL carried SMTPUTF8 (RFC 6531). */

@@ -40,7 +40,11 @@ struct _MbSmtpReplyParser
   gboolean    failed;
 };
 
-G_DEFINE_QUARK (mb - smtp - reply - error - quark, mb_smtp_reply_error)
+GQuark
+mb_smtp_reply_error_quark (void)
+{
+  return g_quark_from_static_string ("mb - smtp - reply - error - quark");
+}
 
 G_DEFINE_BOXED_TYPE (MbSmtpReply,
                      mb_smtp_reply,

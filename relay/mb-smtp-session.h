@@ -17,8 +17,7 @@
 G_BEGIN_DECLS
 
 #define MB_TYPE_SMTP_SESSION (mb_smtp_session_get_type ())
-G_DECLARE_FINAL_TYPE (MbSmtpSession, mb_smtp_session, MB, SMTP_SESSION,
-                      GObject)
+G_DECLARE_FINAL_TYPE (MbSmtpSession, mb_smtp_session, MB, SMTP_SESSION, GObject)
 
 /* @remote: (nullable) the client's address, for logs and Received.
  * @tls_certificate: (nullable) without one, STARTTLS is not offered. */
@@ -36,8 +35,7 @@ void mb_smtp_session_start (MbSmtpSession *session);
 /* Refuses the client: sends @reply (a complete reply line without CRLF,
  * e.g. "554 5.7.1 ...") instead of the greeting, answers 503 to anything
  * but QUIT (RFC 5321 3.1), and closes soon. */
-void mb_smtp_session_start_refused (MbSmtpSession *session,
-                                    const char    *reply);
+void mb_smtp_session_start_refused (MbSmtpSession *session, const char *reply);
 
 /* Closes now (server shutdown): "421 4.3.2" and close; a message being
  * received is dropped, never half-queued. */

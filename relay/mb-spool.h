@@ -31,10 +31,10 @@ typedef enum
 /* What startup recovery did. */
 typedef struct
 {
-  guint queued;        /* messages in queue/ after recovery */
-  guint tmp_removed;   /* leftovers removed from tmp/ */
-  guint incomplete;    /* queue/ID.eml without ID.env: never committed */
-  guint corrupt;       /* moved to corrupt/ */
+  guint queued;      /* messages in queue/ after recovery */
+  guint tmp_removed; /* leftovers removed from tmp/ */
+  guint incomplete;  /* queue/ID.eml without ID.env: never committed */
+  guint corrupt;     /* moved to corrupt/ */
 } MbSpoolRecovery;
 
 #define MB_TYPE_SPOOL (mb_spool_get_type ())
@@ -46,9 +46,8 @@ MbSpool *mb_spool_new (const char *directory, GError **error);
 /* Startup recovery from disk alone: empties tmp/, removes uncommitted
  * halves, moves unreadable messages to corrupt/ with a log line.  Runs
  * before the main loop serves anyone, so it may block. */
-gboolean mb_spool_recover (MbSpool         *spool,
-                           MbSpoolRecovery *recovery,
-                           GError         **error);
+gboolean
+mb_spool_recover (MbSpool *spool, MbSpoolRecovery *recovery, GError **error);
 
 const char *mb_spool_get_directory (MbSpool *spool);
 /* Group commit counters since the spool was created: directory fsync
@@ -58,14 +57,13 @@ guint64 mb_spool_get_commit_rounds (MbSpool *spool);
 guint64 mb_spool_get_commits (MbSpool *spool);
 
 /* Queue ids currently committed, oldest first. */
-GPtrArray  *mb_spool_list_ids (MbSpool *spool);
-guint       mb_spool_get_length (MbSpool *spool);
+GPtrArray *mb_spool_list_ids (MbSpool *spool);
+guint      mb_spool_get_length (MbSpool *spool);
 /* queue/ID.eml */
-char       *mb_spool_get_message_path (MbSpool *spool, const char *id);
+char *mb_spool_get_message_path (MbSpool *spool, const char *id);
 
-MbEnvelope *mb_spool_load_envelope (MbSpool    *spool,
-                                    const char *id,
-                                    GError    **error);
+MbEnvelope *
+mb_spool_load_envelope (MbSpool *spool, const char *id, GError **error);
 
 /* Rewrites queue/ID.env atomically (tmp + fsync + rename + dir fsync), off
  * the main loop.  Used to record per-recipient state before the next
@@ -80,14 +78,13 @@ gboolean mb_spool_update_envelope_finish (MbSpool      *spool,
                                           GError      **error);
 
 /* Removes a message: the envelope first (uncommit), then the message. */
-void     mb_spool_remove_async (MbSpool            *spool,
-                                const char         *id,
-                                GCancellable       *cancellable,
-                                GAsyncReadyCallback callback,
-                                gpointer            user_data);
-gboolean mb_spool_remove_finish (MbSpool      *spool,
-                                 GAsyncResult *result,
-                                 GError      **error);
+void mb_spool_remove_async (MbSpool            *spool,
+                            const char         *id,
+                            GCancellable       *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer            user_data);
+gboolean
+mb_spool_remove_finish (MbSpool *spool, GAsyncResult *result, GError **error);
 
 /* Emitted on the main context once a message is committed: "committed"
  * (const char *id).  Emitted after removal: "removed" (const char *id). */

@@ -50,9 +50,11 @@ typedef struct
   char *hostname;  /* (owned) */
 } LoadData;
 
-/* clang-format off */
-G_DEFINE_QUARK (mb-tls-cert-error-quark, mb_tls_cert_error)
-/* clang-format on */
+GQuark
+mb_tls_cert_error_quark (void)
+{
+  return g_quark_from_static_string ("mb-tls-cert-error-quark");
+}
 
 static void
 clear_datum (gnutls_datum_t *datum)

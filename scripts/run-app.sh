@@ -7,4 +7,8 @@ bash scripts/install-deps.sh
 build=${MB_BUILD_DIR:-build}
 [[ -f "$build/build.ninja" ]] || meson setup "$build" >/dev/null
 meson compile -C "$build"
+# Run from the build tree: its compiled settings schema and translations.
+build_abs=$(cd "$build" && pwd)
+export GSETTINGS_SCHEMA_DIR="$build_abs/data${GSETTINGS_SCHEMA_DIR:+:$GSETTINGS_SCHEMA_DIR}"
+export MB_LOCALEDIR="$build_abs/po"
 exec "$build/app/mailbridge" "$@"

@@ -1,45 +1,18 @@
 /* smtp-test-client.h - a tiny asynchronous SMTP client for the unit tests
  *
- * Header-only, shared by test-smtp-session.c and test-smtp-server.c.  It
- * writes raw bytes and reads reply lines over any GIOStream, iterating the
- * default main context until the operation finished: no sleeps, no
- * threads.  A watchdog fails the test instead of hanging it.  Reads happen
- * only on demand, so the stream can be wrapped in TLS between two calls.
+ * Header-only, shared by test-smtp-session.c, test-smtp-server.c and
+ * test-smtp-message.c.  It writes raw bytes and reads reply lines over any
+ * GIOStream, iterating the default main context until the operation
+ * finished (MB_TEST_WAIT_UNTIL): no sleeps, no threads, and a hung peer
+ * fails the test instead of hanging it.  Reads happen only on demand, so
+ * the stream can be wrapped in TLS between two calls.
  */
 #pragma once
 
+#include "mb-test-util.h"
+
 #include <gio/gio.h>
-#include <glib/gstdio.h>
 #include <string.h>
-
-#define TEST_WATCHDOG_SECONDS 30
-
-static gboolean test_timed_out;
-
-static inline gboolean
-on_test_watchdog_cb (gpointer user_data)
-{
-  guint *source = user_data;
-
-  *source = 0;
-  test_timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the main context until @cond holds; fails after the watchdog. */
-#define TEST_WAIT_UNTIL(cond)                                                  \
-  G_STMT_START                                                                 \
-  {                                                                            \
-    guint watchdog_ = 0;                                                       \
-    test_timed_out = FALSE;                                                    \
-    watchdog_ = g_timeout_add_seconds (TEST_WATCHDOG_SECONDS,                  \
-                                       on_test_watchdog_cb, &watchdog_);       \
-    while (!(cond) && !test_timed_out)                                         \
-      g_main_context_iteration (NULL, TRUE);                                   \
-    g_clear_handle_id (&watchdog_, g_source_remove);                           \
-    g_assert_false (test_timed_out);                                           \
-  }                                                                            \
-  G_STMT_END
 
 typedef struct
 {
@@ -95,7 +68,7 @@ test_client_send_bytes (TestClient *client, const void *data, gsize len)
   g_output_stream_write_all_async (
       g_io_stream_get_output_stream (client->stream), data, len,
       G_PRIORITY_DEFAULT, NULL, test_client_written_cb, client);
-  TEST_WAIT_UNTIL (!client->writing);
+  MB_TEST_WAIT_UNTIL (!client->writing);
   return client->error == NULL;
 }
 
@@ -113,7 +86,7 @@ test_client_send_begin (TestClient *client, const void *data, gsize len)
 static inline gboolean
 test_client_wait_sent (TestClient *client)
 {
-  TEST_WAIT_UNTIL (!client->writing);
+  MB_TEST_WAIT_UNTIL (!client->writing);
   return client->error == NULL;
 }
 
@@ -147,7 +120,7 @@ test_client_read_more (TestClient *client)
                              client->buffer, sizeof client->buffer,
                              G_PRIORITY_DEFAULT, NULL, test_client_read_cb,
                              client);
-  TEST_WAIT_UNTIL (!client->reading);
+  MB_TEST_WAIT_UNTIL (!client->reading);
 }
 
 /* One line without its CRLF; NULL at end of stream. */
@@ -217,37 +190,3 @@ test_client_read_to_eof (TestClient *client)
     g_assert_cmpstr (head_, ==, prefix);                                       \
   }                                                                            \
   G_STMT_END
-
-/* A fresh directory under $MB_TEST_TMPDIR or /var/tmp (not /tmp: slow). */
-static inline char *
-test_make_tmpdir (const char *name)
-{
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-  g_autofree char *template = NULL;
-  char *dir;
-
-  template = g_strdup_printf ("%s/mb-%s-XXXXXX",
-                              base != NULL ? base : "/var/tmp", name);
-  dir = g_mkdtemp (template);
-  g_assert_nonnull (dir);
-  return g_steal_pointer (&template);
-}
-
-static inline void
-test_remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR)
-          && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        test_remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}

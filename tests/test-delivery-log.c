@@ -1,6 +1,8 @@
 /* test-delivery-log.c - unit tests for mb-delivery-log */
 #include "mb-delivery-log.h"
 
+#include "mb-test-util.h"
+
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,75 +20,6 @@ typedef struct
   MbDeliveryLog *log;   /* (owned) (nullable) */
   GPtrArray     *added; /* (owned) (element-type MbDeliveryRecord) */
 } Fixture;
-
-/* Warnings from mb-delivery-log (any thread), captured instead of
- * aborting the test. */
-static GMutex     captured_lock;
-static GPtrArray *captured_warnings;
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   log_level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  const char *domain = NULL;
-  const char *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
-        domain = fields[i].value;
-      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
-        message = fields[i].value;
-    }
-  if ((log_level & G_LOG_LEVEL_WARNING) != 0
-      && g_strcmp0 (domain, "mb-delivery-log") == 0 && message != NULL)
-    {
-      g_mutex_lock (&captured_lock);
-      g_ptr_array_add (captured_warnings, g_strdup (message));
-      g_mutex_unlock (&captured_lock);
-      return G_LOG_WRITER_HANDLED;
-    }
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
-
-static guint
-count_warnings (const char *substring)
-{
-  guint n = 0;
-
-  g_mutex_lock (&captured_lock);
-  for (guint i = 0; i < captured_warnings->len; i++)
-    n += strstr (g_ptr_array_index (captured_warnings, i), substring) != NULL;
-  g_mutex_unlock (&captured_lock);
-  return n;
-}
-
-static void
-remove_tree (const char *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    {
-      g_unlink (path);
-    }
-}
 
 static void
 on_record_added_cb (MbDeliveryLog          *log,
@@ -116,21 +49,12 @@ close_log (Fixture *f)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-  g_autofree char *template = NULL;
-
-  if (base == NULL || *base == '\0')
-    base = "/var/tmp";
-  template = g_build_filename (base, "test-delivery-log-XXXXXX", NULL);
-  f->dir = g_strdup (g_mkdtemp (template));
-  g_assert_nonnull (f->dir);
+  f->dir = mb_test_make_tmpdir ("delivery-log");
   f->path = g_build_filename (f->dir, "state", "mailbridge",
                               "delivery-log.sqlite", NULL);
   f->added = g_ptr_array_new_with_free_func (
       (GDestroyNotify)mb_delivery_record_free);
-  g_mutex_lock (&captured_lock);
-  g_ptr_array_set_size (captured_warnings, 0);
-  g_mutex_unlock (&captured_lock);
+  mb_test_clear_warnings ();
   if (data == NULL)
     open_log (f);
 }
@@ -139,7 +63,7 @@ static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   close_log (f);
-  remove_tree (f->dir);
+  mb_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->path);
   g_ptr_array_unref (f->added);
@@ -147,30 +71,14 @@ fixture_teardown (Fixture *f, gconstpointer data)
 
 /* Helpers: waiting for async results */
 
-static void
-store_result_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  g_assert_null (*slot);
-  *slot = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
 static gboolean
 flush_sync (MbDeliveryLog *log, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  mb_delivery_log_flush_async (log, NULL, store_result_cb, &result);
-  return mb_delivery_log_flush_finish (log, wait_for_result (&result), error);
+  mb_delivery_log_flush_async (log, NULL, mb_test_store_result_cb, &result);
+  return mb_delivery_log_flush_finish (log, mb_test_wait_for_result (&result),
+                                       error);
 }
 
 static GPtrArray *
@@ -181,9 +89,10 @@ query_sync (MbDeliveryLog            *log,
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  mb_delivery_log_query_async (log, query, cancellable, store_result_cb,
+  mb_delivery_log_query_async (log, query, cancellable, mb_test_store_result_cb,
                                &result);
-  return mb_delivery_log_query_finish (log, wait_for_result (&result), error);
+  return mb_delivery_log_query_finish (log, mb_test_wait_for_result (&result),
+                                       error);
 }
 
 static GPtrArray *
@@ -205,9 +114,10 @@ count_sync (MbDeliveryLog *log, const MbDeliveryLogQuery *query)
   g_autoptr (GError) error = NULL;
   guint64 count = G_MAXUINT64;
 
-  mb_delivery_log_count_async (log, query, NULL, store_result_cb, &result);
-  g_assert_true (mb_delivery_log_count_finish (log, wait_for_result (&result),
-                                               &count, &error));
+  mb_delivery_log_count_async (log, query, NULL, mb_test_store_result_cb,
+                               &result);
+  g_assert_true (mb_delivery_log_count_finish (
+      log, mb_test_wait_for_result (&result), &count, &error));
   g_assert_no_error (error);
   return count;
 }
@@ -219,9 +129,10 @@ expire_sync (MbDeliveryLog *log, guint days)
   g_autoptr (GError) error = NULL;
   guint64 n = G_MAXUINT64;
 
-  mb_delivery_log_expire_async (log, days, NULL, store_result_cb, &result);
-  g_assert_true (mb_delivery_log_expire_finish (log, wait_for_result (&result),
-                                                &n, &error));
+  mb_delivery_log_expire_async (log, days, NULL, mb_test_store_result_cb,
+                                &result);
+  g_assert_true (mb_delivery_log_expire_finish (
+      log, mb_test_wait_for_result (&result), &n, &error));
   g_assert_no_error (error);
   return n;
 }
@@ -758,7 +669,7 @@ test_corrupt_not_database (Fixture *f, gconstpointer data)
   g_assert_true (g_file_get_contents (g_ptr_array_index (moved, 0), &contents,
                                       &length, NULL));
   g_assert_cmpmem (contents, length, garbage->str, garbage->len);
-  g_assert_cmpuint (count_warnings ("moved aside"), ==, 1);
+  g_assert_cmpuint (mb_test_count_warnings ("moved aside"), ==, 1);
 }
 
 /* Damage found in a statement after a clean open (table pages
@@ -791,7 +702,7 @@ test_corrupt_pages (Fixture *f, gconstpointer data)
   g_assert_cmpuint (records->len, ==, 0);
   moved = list_moved_aside (f, "corrupt-");
   g_assert_cmpuint (moved->len, ==, 1);
-  g_assert_cmpuint (count_warnings ("moved aside"), ==, 1);
+  g_assert_cmpuint (mb_test_count_warnings ("moved aside"), ==, 1);
   assert_fresh_log_works (f);
 }
 
@@ -846,7 +757,7 @@ test_unavailable (Fixture *f, gconstpointer data)
   g_assert_null (records);
   g_assert_error (error, MB_DELIVERY_LOG_ERROR,
                   MB_DELIVERY_LOG_ERROR_UNAVAILABLE);
-  g_assert_cmpuint (count_warnings ("unavailable"), ==, 1);
+  g_assert_cmpuint (mb_test_count_warnings ("unavailable"), ==, 1);
   g_assert_cmpuint (f->added->len, ==, 0);
 }
 
@@ -905,8 +816,7 @@ test_record_added (Fixture *f, gconstpointer data)
       append_one (f->log, T0 + i, "Q1", recipient,
                   MB_DELIVERY_STATUS_DELIVERED);
     }
-  while (f->added->len < 5)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (f->added->len >= 5);
   for (guint i = 0; i < 5; i++)
     {
       MbDeliveryRecord *record = g_ptr_array_index (f->added, i);
@@ -960,8 +870,7 @@ test_burst (Fixture *f, gconstpointer data)
                   MB_DELIVERY_STATUS_DELIVERED);
     }
   mb_delivery_log_flush_async (f->log, NULL, burst_flushed_cb, &burst);
-  while (!burst.done)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (burst.done);
   g_assert_no_error (burst.error);
   g_assert_cmpuint (burst.added_at_flush, ==, N_BURST);
 
@@ -991,8 +900,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  captured_warnings = g_ptr_array_new_with_free_func (g_free);
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  /* Warnings from mb-delivery-log (any thread) are captured, and counted
+   * by the tests, instead of aborting the test. */
+  mb_test_capture_warnings ("mb-delivery-log");
 
   g_test_add_func ("/relay/delivery-log/status/strings", test_status_strings);
   g_test_add_func ("/relay/delivery-log/record/copy", test_record_copy);

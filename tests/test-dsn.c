@@ -4,11 +4,11 @@
  * the original. */
 #include "mb-dsn.h"
 
-#include <glib/gstdio.h>
 #include <gmime/gmime.h>
 #include <string.h>
 
 #include "mb-reply-hints.h"
+#include "mb-test-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
@@ -195,51 +195,6 @@ field (GPtrArray *blocks, guint index, const char *name)
   return g_hash_table_lookup (g_ptr_array_index (blocks, index), name);
 }
 
-static char *
-make_temp_dir (void)
-{
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-  g_autofree char *template = g_build_filename (
-      base != NULL ? base : "/var/tmp", "mb-dsn-XXXXXX", NULL);
-  char *dir = g_mkdtemp (template);
-
-  g_assert_nonnull (dir);
-  return g_strdup (dir);
-}
-
-/* Runs @script with /usr/bin/python3 on @data (argv[1] is its file); FALSE
- * with a skip when Python is missing. */
-static gboolean
-run_python (const char *script, GBytes *data)
-{
-  g_autofree char *dir = make_temp_dir ();
-  g_autofree char *path = g_build_filename (dir, "report.eml", NULL);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *argv[] = { "/usr/bin/python3", "-c", script, path, NULL };
-  int         status = 0;
-
-  if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_rmdir (dir);
-      g_test_skip ("/usr/bin/python3 is not installed");
-      return FALSE;
-    }
-  g_file_set_contents (path, g_bytes_get_data (data, NULL),
-                       (gssize)g_bytes_get_size (data), &error);
-  g_assert_no_error (error);
-  g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_test_message ("python said:\n%s%s", out, err);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_unlink (path);
-  g_rmdir (dir);
-  return TRUE;
-}
-
 /* Every line of @report ends in CRLF and is within 998 octets. */
 static void
 assert_crlf_lines (GBytes *report)
@@ -397,7 +352,7 @@ test_failure_report (void)
     g_assert_nonnull (strstr (returned, "\r\n\r\n" ORIGINAL "\r\n--"));
   }
 
-  run_python (
+  mb_test_run_python (
       "import sys\n"
       "from email import policy\n"
       "from email.parser import BytesParser\n"
@@ -422,7 +377,7 @@ test_failure_report (void)
       "assert 'does not exist' in text, text\n"
       "orig = parts[2].get_payload()[0]\n"
       "assert orig['Subject'] == 'Scan 42 from the copier'\n",
-      report);
+      report, "report.eml");
 }
 
 /* A delay notice: Action delayed, the 4.x.x status of the last reply,
@@ -923,8 +878,7 @@ test_async (void)
     mb_dsn_build_async (MB_DSN_KIND_FAILURE, envelope, chosen, &options,
                         original, NULL, on_build_cb, &wait);
   }
-  while (!wait.done)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (wait.done);
   g_assert_no_error (wait.error);
   g_assert_cmpint (wait.skip, ==, MB_DSN_SKIP_NONE);
   g_assert_nonnull (wait.report);
@@ -941,8 +895,7 @@ test_async (void)
     mb_dsn_build_async (MB_DSN_KIND_FAILURE, envelope, NULL, &options, NULL,
                         NULL, on_build_cb, &wait);
   }
-  while (!wait.done)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (wait.done);
   g_assert_no_error (wait.error);
   g_assert_null (wait.report);
   g_assert_cmpint (wait.skip, ==, MB_DSN_SKIP_NULL_SENDER);

@@ -10,6 +10,7 @@
  */
 #include "mb-oauth.h"
 #include "mb-smtp-reply.h"
+#include "mb-test-util.h"
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
@@ -18,8 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A safety net against a hung test, not a wait. */
-#define HANG_GUARD_SECONDS 60
 #define APP_SECRET "s3cret-value"
 #define APP_KEY_PASSPHRASE "mailbridge-test"
 
@@ -105,33 +104,6 @@ typedef struct
 
 /* Helpers */
 
-static gboolean
-hang_guard_cb (gpointer user_data)
-{
-  g_printerr ("test hung for %d s\n", HANG_GUARD_SECONDS);
-  g_assert_not_reached ();
-  return G_SOURCE_REMOVE;
-}
-
-static void
-store_result_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  guint guard = g_timeout_add_seconds (HANG_GUARD_SECONDS, hang_guard_cb, NULL);
-
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (guard);
-  return *slot;
-}
-
 static void
 flow_clear (Flow *flow)
 {
@@ -192,8 +164,8 @@ http_request (const char *method,
           message, "application/x-www-form-urlencoded", bytes);
     }
   soup_session_send_and_read_async (fake.http, message, G_PRIORITY_DEFAULT,
-                                    NULL, store_result_cb, &result);
-  wait_result (&result);
+                                    NULL, mb_test_store_result_cb, &result);
+  mb_test_wait_for_result (&result);
   body = soup_session_send_and_read_finish (fake.http, result, &error);
   g_assert_no_error (error);
   if (status != NULL)
@@ -300,9 +272,9 @@ run_device_flow (const char   *client_id,
   g_autoptr (MbOAuthClient) client = new_client (client_id);
 
   mb_oauth_client_sign_in_device_async (client, NULL, on_device_prompt_cb, flow,
-                                        cancellable, store_result_cb,
+                                        cancellable, mb_test_store_result_cb,
                                         &flow->result);
-  wait_result (&flow->result);
+  mb_test_wait_for_result (&flow->result);
   return mb_oauth_client_sign_in_device_finish (client, flow->result, error);
 }
 
@@ -313,8 +285,8 @@ run_refresh (const char *client_id, const char *refresh_token, GError **error)
   g_autoptr (GAsyncResult) result = NULL;
 
   mb_oauth_client_refresh_async (client, refresh_token, NULL, NULL,
-                                 store_result_cb, &result);
-  wait_result (&result);
+                                 mb_test_store_result_cb, &result);
+  mb_test_wait_for_result (&result);
   return mb_oauth_client_refresh_finish (client, result, error);
 }
 
@@ -327,8 +299,8 @@ run_app (const char                 *client_id,
   g_autoptr (GAsyncResult) result = NULL;
 
   mb_oauth_client_request_app_token_async (client, credential, NULL,
-                                           store_result_cb, &result);
-  wait_result (&result);
+                                           mb_test_store_result_cb, &result);
+  mb_test_wait_for_result (&result);
   return mb_oauth_client_request_app_token_finish (client, result, error);
 }
 
@@ -856,7 +828,7 @@ test_browser_pkce (void)
   client = new_client ("browser");
   mb_oauth_client_sign_in_browser_async (
       client, NULL, MB_OAUTH_BROWSER_FLAGS_NONE, on_authorize_uri_cb, &flow,
-      NULL, store_result_cb, &flow.result);
+      NULL, mb_test_store_result_cb, &flow.result);
   g_assert_cmpuint (flow.prompts, ==, 1);
   g_assert_true (g_str_has_prefix (
       flow.authorize_uri, mb_oauth_client_get_authorize_endpoint (client)));
@@ -895,7 +867,7 @@ test_browser_pkce (void)
                                   g_bytes_get_size (page),
                                   "You can close this window"));
 
-  wait_result (&flow.result);
+  mb_test_wait_for_result (&flow.result);
   token = mb_oauth_client_sign_in_browser_finish (client, flow.result, &error);
   g_assert_no_error (error);
   assert_token (token, TRUE);
@@ -921,14 +893,14 @@ test_browser_denied (void)
   client = new_client ("browser-denied");
   mb_oauth_client_sign_in_browser_async (
       client, NULL, MB_OAUTH_BROWSER_FLAGS_NONE, on_authorize_uri_cb, &flow,
-      NULL, store_result_cb, &flow.result);
+      NULL, mb_test_store_result_cb, &flow.result);
   page = http_request ("GET", flow.authorize_uri, NULL, &status, &location);
   g_assert_cmpuint (status, ==, 302);
   g_assert_nonnull (strstr (location, "error=access_denied"));
   g_clear_pointer (&page, g_bytes_unref);
   page = http_request ("GET", location, NULL, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
-  wait_result (&flow.result);
+  mb_test_wait_for_result (&flow.result);
   token = mb_oauth_client_sign_in_browser_finish (client, flow.result, &error);
   g_assert_error (error, MB_OAUTH_ERROR, MB_OAUTH_ERROR_DECLINED);
   g_assert_cmpuint (count_grants ("browser-denied", "authorization_code", NULL),
@@ -954,9 +926,9 @@ test_browser_cancel (void)
   client = new_client ("browser");
   mb_oauth_client_sign_in_browser_async (
       client, NULL, MB_OAUTH_BROWSER_FLAGS_NONE, on_authorize_uri_cb, &flow,
-      cancellable, store_result_cb, &flow.result);
+      cancellable, mb_test_store_result_cb, &flow.result);
   g_cancellable_cancel (cancellable);
-  wait_result (&flow.result);
+  mb_test_wait_for_result (&flow.result);
   token = mb_oauth_client_sign_in_browser_finish (client, flow.result, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
@@ -992,8 +964,8 @@ test_tls_untrusted (void)
                                     trust_files[i], &error);
       g_assert_no_error (error);
       mb_oauth_client_refresh_async (client, "rt-anything", NULL, NULL,
-                                     store_result_cb, &result);
-      wait_result (&result);
+                                     mb_test_store_result_cb, &result);
+      mb_test_wait_for_result (&result);
       token = mb_oauth_client_refresh_finish (client, result, &error);
       g_assert_error (error, MB_OAUTH_ERROR, MB_OAUTH_ERROR_TLS_UNTRUSTED);
       g_test_message ("%s", error->message);
@@ -1083,8 +1055,9 @@ get_token (MbOAuthTokenSource *source, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  mb_oauth_get_access_token_async (source, NULL, store_result_cb, &result);
-  wait_result (&result);
+  mb_oauth_get_access_token_async (source, NULL, mb_test_store_result_cb,
+                                   &result);
+  mb_test_wait_for_result (&result);
   return mb_oauth_get_access_token_finish (source, result, error);
 }
 
@@ -1150,11 +1123,11 @@ test_source_concurrent (void)
   source = mb_oauth_token_source_new_delegated (client, "rt-source");
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     mb_oauth_get_access_token_async (source, i == 3 ? cancellable : NULL,
-                                     store_result_cb, &results[i]);
+                                     mb_test_store_result_cb, &results[i]);
   g_cancellable_cancel (cancellable);
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     {
-      wait_result (&results[i]);
+      mb_test_wait_for_result (&results[i]);
       tokens[i]
           = mb_oauth_get_access_token_finish (source, results[i], &errors[i]);
     }
@@ -1229,8 +1202,6 @@ test_source_keepalive (void)
   g_autoptr (MbOAuthClient) client = NULL;
   g_autoptr (MbOAuthTokenSource) source = NULL;
   SourceWatch watch = { 0 };
-  gboolean    signalled = FALSE;
-  guint       guard;
 
   if (!need_fake ())
     return;
@@ -1238,13 +1209,7 @@ test_source_keepalive (void)
   source = mb_oauth_token_source_new_delegated (client, "rt-source");
   watch_source (source, &watch);
   mb_oauth_token_source_set_keepalive_interval (source, 1);
-  guard = g_timeout_add_seconds (HANG_GUARD_SECONDS, hang_guard_cb, NULL);
-  while (!signalled)
-    {
-      g_main_context_iteration (NULL, TRUE);
-      signalled = watch.refresh_tokens->len > 0;
-    }
-  g_source_remove (guard);
+  MB_TEST_WAIT_UNTIL (watch.refresh_tokens->len > 0);
   g_assert_false (mb_oauth_token_source_get_needs_signin (source));
   g_ptr_array_unref (watch.refresh_tokens);
 }

@@ -7,6 +7,8 @@
  */
 #include "mb-relay-config.h"
 
+#include "mb-test-util.h"
+
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -865,23 +867,12 @@ test_syntax_forwarders (void)
 
 /* Files */
 
-static char *
-make_temp_dir (void)
-{
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-  g_autofree char *template = g_build_filename (
-      base != NULL ? base : "/var/tmp", "test-relay-config-XXXXXX", NULL);
-
-  g_assert_nonnull (g_mkdtemp (template));
-  return g_steal_pointer (&template);
-}
-
 /* A missing file is NOT_FOUND; a loaded file records its path and resolves
  * relative paths against its directory. */
 static void
 test_file_load (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = mb_test_make_tmpdir ("relay-config");
   g_autofree char *path = g_build_filename (dir, "mailbridge.conf", NULL);
   g_autofree char *spool = g_build_filename (dir, "queue", NULL);
   g_autofree char *missing_path = g_build_filename (dir, "nope.conf", NULL);

@@ -2,6 +2,8 @@
  * fallback order, line parsing, table hygiene, German translation. */
 #include "mb-reply-hints.h"
 
+#include "mb-test-util.h"
+
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <locale.h>
@@ -762,7 +764,6 @@ prepare_catalog (char **tmpdir)
 {
   const char      *builddir = g_getenv ("MB_BUILDDIR");
   const char      *srcdir = g_getenv ("MB_SOURCEDIR");
-  const char      *base = g_getenv ("MB_TEST_TMPDIR");
   g_autofree char *msgfmt = g_find_program_in_path ("msgfmt");
   g_autofree char *po = NULL;
   g_autofree char *mo = NULL;
@@ -786,9 +787,7 @@ prepare_catalog (char **tmpdir)
   if (msgfmt == NULL)
     return NULL;
 
-  *tmpdir = g_build_filename (base != NULL ? base : "/var/tmp",
-                              "test-reply-hints-XXXXXX", NULL);
-  g_assert_nonnull (g_mkdtemp (*tmpdir));
+  *tmpdir = mb_test_make_tmpdir ("reply-hints");
   dir = g_build_filename (*tmpdir, "de", "LC_MESSAGES", NULL);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   mo = g_build_filename (dir, GETTEXT_PACKAGE ".mo", NULL);
@@ -798,24 +797,6 @@ prepare_catalog (char **tmpdir)
     run_msgfmt (argv, &output);
   }
   return g_strdup (*tmpdir);
-}
-
-static void
-remove_catalog (const char *tmpdir)
-{
-  g_autofree char *mo = NULL;
-  g_autofree char *messages = NULL;
-  g_autofree char *de = NULL;
-
-  if (tmpdir == NULL)
-    return;
-  de = g_build_filename (tmpdir, "de", NULL);
-  messages = g_build_filename (de, "LC_MESSAGES", NULL);
-  mo = g_build_filename (messages, GETTEXT_PACKAGE ".mo", NULL);
-  g_remove (mo);
-  g_rmdir (messages);
-  g_rmdir (de);
-  g_rmdir (tmpdir);
 }
 
 /* Every summary and fix has a German translation in the built catalogue,
@@ -875,7 +856,7 @@ test_i18n_german (void)
   else
     g_unsetenv ("LANGUAGE");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  remove_catalog (tmpdir);
+  mb_test_remove_tree (tmpdir);
 
   if (working == NULL)
     g_test_skip ("gettext ignores LANGUAGE=de in C.UTF-8 here and no German "

@@ -3,6 +3,8 @@
  * replies, resume, and local recipient checks. */
 #include "mb-route.h"
 
+#include "mb-test-util.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -215,8 +217,7 @@ resolve (MbRoute       *route,
   mb_route_resolve_async (route, resolver, recipient_domain, cancellable,
                           resolve_cb, out);
   g_assert_false (out->done); /* never completes inside the call */
-  while (!out->done)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (out->done);
 }
 
 static void
@@ -737,8 +738,7 @@ test_resolve_cancelled (void)
   mb_route_resolve_async (route, G_RESOLVER (resolver), NULL, cancellable,
                           resolve_cb, &out);
   g_cancellable_cancel (cancellable);
-  while (!out.done)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (out.done);
   g_assert_error (out.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (out.hosts);
   resolve_result_clear (&out);

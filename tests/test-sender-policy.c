@@ -3,6 +3,8 @@
  * large body, and the async step. */
 #include "mb-sender-policy.h"
 
+#include "mb-test-util.h"
+
 #include <glib/gstdio.h>
 #include <gmime/gmime.h>
 #include <string.h>
@@ -53,53 +55,6 @@ to_hex (const char *text)
   for (const char *p = text; *p != '\0'; p++)
     g_string_append_printf (hex, "%02x", (guchar)*p);
   return g_string_free (hex, FALSE);
-}
-
-static char *
-make_temp_dir (void)
-{
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-  g_autofree char *template = g_build_filename (
-      base != NULL ? base : "/var/tmp", "mb-sender-policy-XXXXXX", NULL);
-  char *dir = g_mkdtemp (template);
-
-  g_assert_nonnull (dir);
-  return g_strdup (dir);
-}
-
-/* Runs @script with /usr/bin/python3 on @data (written to a temporary
- * file, passed as argv[1]); FALSE with a skip when Python is missing. */
-static gboolean
-run_python (const char *script, GBytes *data)
-{
-  g_autofree char *dir = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *argv[] = { "/usr/bin/python3", "-c", script, NULL, NULL };
-  int         status = 0;
-
-  if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_test_skip ("/usr/bin/python3 is not installed");
-      return FALSE;
-    }
-  dir = make_temp_dir ();
-  path = g_build_filename (dir, "message.eml", NULL);
-  g_file_set_contents (path, g_bytes_get_data (data, NULL),
-                       (gssize)g_bytes_get_size (data), &error);
-  g_assert_no_error (error);
-  argv[3] = path;
-  g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_test_message ("python said:\n%s%s", out, err);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_unlink (path);
-  g_rmdir (dir);
-  return TRUE;
 }
 
 typedef struct
@@ -528,7 +483,7 @@ test_rewrite_display_names (void)
             "assert len(m.get_all('From')) == 1\n",
             MAILBOX, hex_from, hex_reply);
       }
-      if (!run_python (script, result))
+      if (!mb_test_run_python (script, result, "message.eml"))
         return;
     }
 }
@@ -640,8 +595,7 @@ drain (GInputStream *stream,
         {
           g_input_stream_read_async (stream, buffer, 65536, G_PRIORITY_DEFAULT,
                                      NULL, on_read_cb, &n);
-          while (n == -2)
-            g_main_context_iteration (NULL, TRUE);
+          MB_TEST_WAIT_UNTIL (n != -2);
         }
       else
         {
@@ -691,7 +645,7 @@ large_setup (LargeFixture *fixture, gconstpointer data)
   gsize              written;
 
   (void)data;
-  fixture->dir = make_temp_dir ();
+  fixture->dir = mb_test_make_tmpdir ("sender-policy");
   fixture->path = g_build_filename (fixture->dir, "large.eml", NULL);
   file = g_file_new_for_path (fixture->path);
   out = g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error);
@@ -835,8 +789,7 @@ test_apply_async (void)
 
     mb_sender_policy_apply_async (submission, "copier@fabrikam.com", message,
                                   NULL, on_apply_cb, &wait);
-    while (!wait.done)
-      g_main_context_iteration (NULL, TRUE);
+    MB_TEST_WAIT_UNTIL (wait.done);
     g_assert_no_error (wait.error);
     g_assert_cmpstr (wait.decision->envelope_sender, ==, MAILBOX);
     g_assert_true (wait.decision->rewrite_from);
@@ -856,8 +809,7 @@ test_apply_async (void)
 
     mb_sender_policy_apply_async (connector, "copier@fabrikam.com", message,
                                   NULL, on_apply_cb, &wait);
-    while (!wait.done)
-      g_main_context_iteration (NULL, TRUE);
+    MB_TEST_WAIT_UNTIL (wait.done);
     g_assert_no_error (wait.error);
     g_assert_true (wait.stream == message);
     g_assert_cmpint (wait.size_delta, ==, 0);

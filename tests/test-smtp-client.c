@@ -8,14 +8,13 @@
  */
 #include "mb-smtp-client.h"
 
+#include "mb-test-util.h"
+
 #include <glib/gstdio.h>
 #include <string.h>
 
 #define HELO_NAME "relay.test"
 #define EHLO_LINE "EHLO " HELO_NAME
-/* How long a test may take before it is declared hung (a safety net, not
- * a sleep: every test ends long before). */
-#define HANG_GUARD_SECONDS 60
 
 typedef enum
 {
@@ -494,22 +493,7 @@ make_cert (const char *dir, const char *name, const char *template_text)
 static void
 pki_free (Pki *p)
 {
-  g_autoptr (GError) error = NULL;
-  const char *names[] = { "ca", "server", "other", "client" };
-
-  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      const char *exts[] = { "key", "pem", "tmpl" };
-
-      for (gsize e = 0; e < G_N_ELEMENTS (exts); e++)
-        {
-          g_autofree char *path
-              = g_strdup_printf ("%s/%s.%s", p->dir, names[i], exts[e]);
-
-          g_unlink (path);
-        }
-    }
-  g_rmdir (p->dir);
+  mb_test_remove_tree (p->dir);
   g_free (p->dir);
   g_free (p->ca_pem);
   g_free (p->server_pem);
@@ -524,19 +508,13 @@ pki_free (Pki *p)
 static Pki *
 pki_new (void)
 {
-  const char      *base = g_getenv ("MB_TEST_TMPDIR");
-  g_autofree char *tmpl = g_build_filename (base != NULL ? base : "/var/tmp",
-                                            "mb-smtp-client-XXXXXX", NULL);
-  g_autofree char *path = NULL;
   g_autofree char *certtool = g_find_program_in_path ("certtool");
   Pki             *p;
 
   if (certtool == NULL)
     return NULL;
-  path = g_mkdtemp (g_steal_pointer (&tmpl));
-  g_assert_nonnull (path);
   p = g_new0 (Pki, 1);
-  p->dir = g_steal_pointer (&path);
+  p->dir = mb_test_make_tmpdir ("smtp-client");
   if (!make_cert (p->dir, "ca",
                   "cn = \"Mailbridge Test CA\"\nca\ncert_signing_key\n"
                   "expiration_days = 2\n")
@@ -586,36 +564,6 @@ need_tls (void)
 
 /* Fixture helpers */
 
-static gboolean
-on_hang_guard_cb (gpointer user_data)
-{
-  g_test_message ("the test did not finish in %d s", HANG_GUARD_SECONDS);
-  g_assert_not_reached ();
-  return G_SOURCE_REMOVE;
-}
-
-static void
-run_until (gboolean *flag)
-{
-  guint guard
-      = g_timeout_add_seconds (HANG_GUARD_SECONDS, on_hang_guard_cb, NULL);
-
-  while (!*flag)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (guard);
-}
-
-static void
-run_until_result (Fixture *f)
-{
-  guint guard
-      = g_timeout_add_seconds (HANG_GUARD_SECONDS, on_hang_guard_cb, NULL);
-
-  while (f->result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (guard);
-}
-
 static void
 on_transcript_cb (MbSmtpClient *client,
                   gboolean      sent,
@@ -626,15 +574,6 @@ on_transcript_cb (MbSmtpClient *client,
 
   g_ptr_array_add (f->transcript,
                    g_strdup_printf ("%s %s", sent ? ">" : "<", line));
-}
-
-static void
-on_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Fixture *f = user_data;
-
-  g_assert_null (f->result);
-  f->result = g_object_ref (result);
 }
 
 static MbSmtpClientOptions *
@@ -662,8 +601,9 @@ do_connect (Fixture *f, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  mb_smtp_client_connect_async (f->client, NULL, on_done_cb, f);
-  run_until_result (f);
+  mb_smtp_client_connect_async (f->client, NULL, mb_test_store_result_cb,
+                                &f->result);
+  mb_test_wait_for_result (&f->result);
   result = g_steal_pointer (&f->result);
   return mb_smtp_client_connect_finish (f->client, result, error);
 }
@@ -680,8 +620,8 @@ do_send (Fixture                 *f,
       g_memdup2 (message, message_len), (gssize)message_len, g_free);
 
   mb_smtp_client_send_async (f->client, request, stream, message_len, NULL,
-                             on_done_cb, f);
-  run_until_result (f);
+                             mb_test_store_result_cb, &f->result);
+  mb_test_wait_for_result (&f->result);
   result = g_steal_pointer (&f->result);
   return mb_smtp_client_send_finish (f->client, result, error);
 }
@@ -692,8 +632,9 @@ do_quit (Fixture *f)
   g_autoptr (GAsyncResult) result = NULL;
   g_autoptr (GError) error = NULL;
 
-  mb_smtp_client_quit_async (f->client, NULL, on_done_cb, f);
-  run_until_result (f);
+  mb_smtp_client_quit_async (f->client, NULL, mb_test_store_result_cb,
+                             &f->result);
+  mb_test_wait_for_result (&f->result);
   result = g_steal_pointer (&f->result);
   g_assert_true (mb_smtp_client_quit_finish (f->client, result, &error));
   g_assert_no_error (error);
@@ -703,7 +644,7 @@ do_quit (Fixture *f)
 static void
 assert_script_done (Fixture *f)
 {
-  run_until (&f->server->finished);
+  MB_TEST_WAIT_UNTIL (f->server->finished);
   g_assert_cmpstr (f->server->failure, ==, NULL);
   g_assert_no_error (f->server->handshake_error);
   g_assert_cmpint (f->server->steps[f->server->next].kind, !=, STEP_HANG);
@@ -1231,7 +1172,7 @@ test_timeout (Fixture *f, gconstpointer data)
   g_assert_cmpstr (error->message, ==,
                    "Timed out waiting for the reply to RCPT");
   g_assert_false (mb_smtp_client_is_ready (f->client));
-  run_until (&f->server->finished);
+  MB_TEST_WAIT_UNTIL (f->server->finished);
   g_assert_cmpstr (f->server->failure, ==, NULL);
 }
 
@@ -1335,12 +1276,13 @@ test_cancel (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   start_client (f, options);
-  mb_smtp_client_connect_async (f->client, cancellable, on_done_cb, f);
+  mb_smtp_client_connect_async (f->client, cancellable, mb_test_store_result_cb,
+                                &f->result);
   /* The server hangs once EHLO has arrived: the client now waits. */
-  run_until (&f->server->finished);
+  MB_TEST_WAIT_UNTIL (f->server->finished);
   g_assert_null (f->result);
   g_cancellable_cancel (cancellable);
-  run_until_result (f);
+  mb_test_wait_for_result (&f->result);
   result = g_steal_pointer (&f->result);
   g_assert_false (mb_smtp_client_connect_finish (f->client, result, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -1370,6 +1312,25 @@ setup_tls_server (Fixture *f, const char *pem, const char *key)
   f->server->certificate = load_cert (pem, key);
 }
 
+/* Options for the test CA's mail.test certificate, trusted through the
+ * trust file, with TLS required and AUTH @auth as @username. */
+static MbSmtpClientOptions *
+make_auth_options (Fixture         *f,
+                   MbSmtpClientAuth auth,
+                   const char      *username,
+                   const char      *secret)
+{
+  MbSmtpClientOptions *options;
+
+  setup_tls_server (f, pki->server_pem, pki->server_key);
+  options = make_options (f, MB_SMTP_CLIENT_TLS_REQUIRED);
+  options->trust_file = g_strdup (pki->ca_pem);
+  options->auth = auth;
+  options->username = g_strdup (username);
+  options->secret = g_strdup (secret);
+  return options;
+}
+
 static void
 assert_untrusted (Fixture *f, const char *fragment)
 {
@@ -1382,7 +1343,7 @@ assert_untrusted (Fixture *f, const char *fragment)
   g_assert_nonnull (strstr (error->message, fragment));
   g_assert_false (mb_smtp_client_is_ready (f->client));
   /* The server saw the handshake fail, and nothing after it. */
-  run_until (&f->server->finished);
+  MB_TEST_WAIT_UNTIL (f->server->finished);
   g_assert_nonnull (f->server->handshake_error);
   g_assert_cmpstr (f->server->failure, ==, NULL);
 }
@@ -1579,12 +1540,8 @@ test_auth_xoauth2 (Fixture *f, gconstpointer data)
 
   if (!need_tls ())
     return;
-  setup_tls_server (f, pki->server_pem, pki->server_key);
-  options = make_options (f, MB_SMTP_CLIENT_TLS_REQUIRED);
-  options->trust_file = g_strdup (pki->ca_pem);
-  options->auth = MB_SMTP_CLIENT_AUTH_XOAUTH2;
-  options->username = g_strdup (M365_USER);
-  options->secret = g_strdup (M365_TOKEN);
+  options = make_auth_options (f, MB_SMTP_CLIENT_AUTH_XOAUTH2, M365_USER,
+                               M365_TOKEN);
   start_client (f, options);
   g_string_truncate (captured_log, 0);
   g_assert_true (do_connect (f, &error));
@@ -1618,12 +1575,8 @@ test_auth_xoauth2_refused (Fixture *f, gconstpointer data)
 
   if (!need_tls ())
     return;
-  setup_tls_server (f, pki->server_pem, pki->server_key);
-  options = make_options (f, MB_SMTP_CLIENT_TLS_REQUIRED);
-  options->trust_file = g_strdup (pki->ca_pem);
-  options->auth = MB_SMTP_CLIENT_AUTH_XOAUTH2;
-  options->username = g_strdup (M365_USER);
-  options->secret = g_strdup (M365_TOKEN);
+  options = make_auth_options (f, MB_SMTP_CLIENT_AUTH_XOAUTH2, M365_USER,
+                               M365_TOKEN);
   start_client (f, options);
   g_assert_false (do_connect (f, &error));
   g_assert_error (error, MB_SMTP_CLIENT_ERROR,
@@ -1657,12 +1610,8 @@ test_auth_login (Fixture *f, gconstpointer data)
 
   if (!need_tls ())
     return;
-  setup_tls_server (f, pki->server_pem, pki->server_key);
-  options = make_options (f, MB_SMTP_CLIENT_TLS_REQUIRED);
-  options->trust_file = g_strdup (pki->ca_pem);
-  options->auth = MB_SMTP_CLIENT_AUTH_LOGIN;
-  options->username = g_strdup ("user@contoso.test");
-  options->secret = g_strdup ("s3cr3t-password");
+  options = make_auth_options (f, MB_SMTP_CLIENT_AUTH_LOGIN,
+                               "user@contoso.test", "s3cr3t-password");
   start_client (f, options);
   g_string_truncate (captured_log, 0);
   g_assert_true (do_connect (f, &error));
@@ -1688,12 +1637,8 @@ test_auth_unavailable (Fixture *f, gconstpointer data)
 
   if (!need_tls ())
     return;
-  setup_tls_server (f, pki->server_pem, pki->server_key);
-  options = make_options (f, MB_SMTP_CLIENT_TLS_REQUIRED);
-  options->trust_file = g_strdup (pki->ca_pem);
-  options->auth = MB_SMTP_CLIENT_AUTH_PLAIN;
-  options->username = g_strdup ("user@contoso.test");
-  options->secret = g_strdup ("pw");
+  options = make_auth_options (f, MB_SMTP_CLIENT_AUTH_PLAIN,
+                               "user@contoso.test", "pw");
   start_client (f, options);
   g_assert_false (do_connect (f, &error));
   g_assert_error (error, MB_SMTP_CLIENT_ERROR,
@@ -1722,12 +1667,8 @@ test_auth_plain (Fixture *f, gconstpointer data)
 
   if (!need_tls ())
     return;
-  setup_tls_server (f, pki->server_pem, pki->server_key);
-  options = make_options (f, MB_SMTP_CLIENT_TLS_REQUIRED);
-  options->trust_file = g_strdup (pki->ca_pem);
-  options->auth = MB_SMTP_CLIENT_AUTH_PLAIN;
-  options->username = g_strdup ("user@contoso.test");
-  options->secret = g_strdup ("pw");
+  options = make_auth_options (f, MB_SMTP_CLIENT_AUTH_PLAIN,
+                               "user@contoso.test", "pw");
   start_client (f, options);
   g_assert_true (do_connect (f, &error));
   g_assert_no_error (error);

@@ -8,6 +8,8 @@
 
 #include "smtp-test-client.h"
 
+#include <glib/gstdio.h>
+
 typedef struct
 {
   char           *dir;
@@ -28,7 +30,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   g_autofree char *spool_dir = NULL;
   MbSpoolRecovery  recovery;
 
-  f->dir = test_make_tmpdir ("smtp-message");
+  f->dir = mb_test_make_tmpdir ("smtp-message");
   spool_dir = g_build_filename (f->dir, "spool", NULL);
   text = g_strdup_printf ("[relay]\nhostname=mx.test\nspool=%s\n%s", spool_dir,
                           extra != NULL ? extra : "");
@@ -56,7 +58,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
   g_clear_pointer (&f->config, mb_relay_config_unref);
   g_clear_pointer (&f->mail, mb_smtp_mail_args_free);
   g_clear_pointer (&f->rcpts, g_ptr_array_unref);
-  test_remove_tree (f->dir);
+  mb_test_remove_tree (f->dir);
   g_free (f->dir);
 }
 
@@ -90,13 +92,8 @@ static guint
 count_files (Fixture *f, const char *sub)
 {
   g_autofree char *path = g_build_filename (f->config->spool, sub, NULL);
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  guint n = 0;
 
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  return n;
+  return mb_test_count_files (path);
 }
 
 /* Feeds DATA input in pieces of @piece bytes (0: all at once), waiting out
@@ -113,7 +110,7 @@ feed_data (MbSmtpMessage *message, const char *text, gsize piece)
       gsize n = piece > 0 ? MIN (piece, len - done) : len - done;
       gsize consumed = 0;
 
-      TEST_WAIT_UNTIL (!mb_smtp_message_is_busy (message));
+      MB_TEST_WAIT_UNTIL (!mb_smtp_message_is_busy (message));
       if (mb_smtp_message_feed_data (message, (const guint8 *)text + done, n,
                                      &consumed))
         return (gssize)(done + consumed);
@@ -123,22 +120,13 @@ feed_data (MbSmtpMessage *message, const char *text, gsize piece)
   return -1;
 }
 
-static void
-store_result_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  g_assert_null (*slot);
-  *slot = g_object_ref (result);
-}
-
 static gboolean
 commit (MbSmtpMessage *message, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  mb_smtp_message_commit_async (message, store_result_cb, &result);
-  TEST_WAIT_UNTIL (result != NULL);
+  mb_smtp_message_commit_async (message, mb_test_store_result_cb, &result);
+  mb_test_wait_for_result (&result);
   g_assert_false (mb_smtp_message_is_busy (message));
   return mb_smtp_message_commit_finish (message, result, error);
 }
@@ -321,7 +309,7 @@ test_data_back_pressure (Fixture *f, gconstpointer user_data)
   g_assert_false (mb_smtp_message_feed_data (message, (const guint8 *)head,
                                              strlen (head), &consumed));
   g_assert_true (mb_smtp_message_is_busy (message));
-  TEST_WAIT_UNTIL (f->ready == 1);
+  MB_TEST_WAIT_UNTIL (f->ready == 1);
   g_assert_false (mb_smtp_message_is_busy (message));
   g_assert_true (mb_smtp_message_feed_data (message, (const guint8 *)tail,
                                             strlen (tail), &consumed));
@@ -345,11 +333,11 @@ test_bdat_queued (Fixture *f, gconstpointer user_data)
   const char      *chunk2 = "\nlast line";
 
   mb_smtp_message_feed_chunk (message, (const guint8 *)chunk1, strlen (chunk1));
-  TEST_WAIT_UNTIL (!mb_smtp_message_is_busy (message));
+  MB_TEST_WAIT_UNTIL (!mb_smtp_message_is_busy (message));
   /* A CR that ends a chunk may be followed by the LF of the next one. */
   g_assert_true (mb_smtp_message_end_chunk (message, FALSE));
   mb_smtp_message_feed_chunk (message, (const guint8 *)chunk2, strlen (chunk2));
-  TEST_WAIT_UNTIL (!mb_smtp_message_is_busy (message));
+  MB_TEST_WAIT_UNTIL (!mb_smtp_message_is_busy (message));
   g_assert_true (mb_smtp_message_end_chunk (message, TRUE));
   g_assert_true (commit (message, &error));
   g_assert_no_error (error);
@@ -389,7 +377,7 @@ test_bdat_refusals (Fixture *f, gconstpointer user_data)
       g_test_message ("case %s", c->name);
       mb_smtp_message_feed_chunk (message, (const guint8 *)c->chunk,
                                   strlen (c->chunk));
-      TEST_WAIT_UNTIL (!mb_smtp_message_is_busy (message));
+      MB_TEST_WAIT_UNTIL (!mb_smtp_message_is_busy (message));
       g_assert_false (mb_smtp_message_end_chunk (message, c->last));
       g_assert_cmpint (mb_smtp_message_get_refusal (message), ==, c->refusal);
       line = mb_smtp_message_format_refusal (message);
@@ -438,7 +426,7 @@ test_drop_while_writing (Fixture *f, gconstpointer user_data)
   g_assert_cmpuint (count_files (f, "tmp"), ==, 1);
   g_signal_handlers_disconnect_by_data (message, f);
   g_object_unref (message);
-  TEST_WAIT_UNTIL (count_files (f, "tmp") == 0);
+  MB_TEST_WAIT_UNTIL (count_files (f, "tmp") == 0);
   g_assert_cmpuint (f->ready, ==, 0);
   g_assert_cmpuint (count_files (f, "queue"), ==, 0);
 }

@@ -62,7 +62,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   g_autoptr (GError) error = NULL;
   MbSpoolRecovery recovery;
 
-  f->dir = test_make_tmpdir ("smtp-server");
+  f->dir = mb_test_make_tmpdir ("smtp-server");
   f->config = load_config (f, user_data);
   f->spool = mb_spool_new (f->config->spool, &error);
   g_assert_no_error (error);
@@ -77,11 +77,11 @@ static void
 fixture_teardown (Fixture *f, gconstpointer user_data)
 {
   mb_smtp_server_stop (f->server);
-  TEST_WAIT_UNTIL (mb_smtp_server_get_n_sessions (f->server) == 0);
+  MB_TEST_WAIT_UNTIL (mb_smtp_server_get_n_sessions (f->server) == 0);
   g_clear_object (&f->server);
   g_clear_object (&f->spool);
   g_clear_pointer (&f->config, mb_relay_config_unref);
-  test_remove_tree (f->dir);
+  mb_test_remove_tree (f->dir);
   g_free (f->dir);
 }
 
@@ -129,7 +129,7 @@ connect_to (GSocketAddress *address, GError **error)
 
   g_socket_client_connect_async (socket_client, G_SOCKET_CONNECTABLE (address),
                                  NULL, on_connected_cb, &connect);
-  TEST_WAIT_UNTIL (connect.done);
+  MB_TEST_WAIT_UNTIL (connect.done);
   if (connect.connection == NULL)
     {
       g_propagate_error (error, connect.error);
@@ -188,7 +188,7 @@ test_accept_transaction (Fixture *f, gconstpointer user_data)
   g_assert_cmpuint (f->accepted, ==, 1);
   g_assert_cmpuint (mb_spool_get_length (f->spool), ==, 1);
   client_quit (client);
-  TEST_WAIT_UNTIL (mb_smtp_server_get_n_sessions (f->server) == 0);
+  MB_TEST_WAIT_UNTIL (mb_smtp_server_get_n_sessions (f->server) == 0);
 }
 
 /* A client outside the allow list gets 554 5.7.1 naming its address, 503
@@ -231,7 +231,7 @@ test_limits_per_client (Fixture *f, gconstpointer user_data)
   test_client_free (second);
 
   client_quit (first);
-  TEST_WAIT_UNTIL (mb_smtp_server_get_n_sessions (f->server) == 0);
+  MB_TEST_WAIT_UNTIL (mb_smtp_server_get_n_sessions (f->server) == 0);
   third = connect_ok (address);
   test_client_assert_reply (third, "220 ");
   client_quit (third);
@@ -294,7 +294,7 @@ test_stop_closes_sessions (Fixture *f, gconstpointer user_data)
   test_client_assert_reply (client, "421 4.3.2 mx.test Service shutting down");
   g_free (test_client_read_to_eof (client));
   test_client_free (client);
-  TEST_WAIT_UNTIL (mb_smtp_server_get_n_sessions (f->server) == 0);
+  MB_TEST_WAIT_UNTIL (mb_smtp_server_get_n_sessions (f->server) == 0);
 
   late = connect_to (address, &error);
   g_assert_null (late);

@@ -59,7 +59,7 @@ fixture_setup (Fixture *f, gconstpointer user_data)
   MbSpoolRecovery recovery;
   int             fds[2];
 
-  f->dir = test_make_tmpdir ("smtp-session");
+  f->dir = mb_test_make_tmpdir ("smtp-session");
   spool_dir = g_build_filename (f->dir, "spool", NULL);
   text = g_strdup_printf ("[relay]\nhostname=mx.test\nspool=%s\n"
                           "max-message-size=64K\n%s",
@@ -92,7 +92,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
   if (f->client != NULL)
     g_io_stream_close (f->client->stream, NULL, NULL);
   if (f->session != NULL)
-    TEST_WAIT_UNTIL (f->closed);
+    MB_TEST_WAIT_UNTIL (f->closed);
   g_clear_object (&f->session);
   g_clear_pointer (&f->client, test_client_free);
   g_clear_object (&f->server_stream);
@@ -101,7 +101,7 @@ fixture_teardown (Fixture *f, gconstpointer user_data)
   g_clear_object (&f->spool);
   g_clear_pointer (&f->config, mb_relay_config_unref);
   g_clear_pointer (&f->accepted, g_ptr_array_unref);
-  test_remove_tree (f->dir);
+  mb_test_remove_tree (f->dir);
   g_free (f->dir);
 }
 
@@ -253,7 +253,7 @@ test_transaction_full (Fixture *f, gconstpointer user_data)
 
   test_client_send (f->client, "QUIT\r\n");
   test_client_assert_reply (f->client, "221 2.0.0");
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
 }
 
 /* Pipelined commands sent in one write get their replies in order, and
@@ -312,7 +312,7 @@ test_pipelining_flood (Fixture *f, gconstpointer user_data)
     }
   test_client_assert_reply (f->client, "221 2.0.0");
   g_assert_true (test_client_wait_sent (f->client));
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
 }
 
 /* Commands out of order get 503 5.5.1, the other verbs their fixed replies,
@@ -354,7 +354,7 @@ test_sequence_errors (Fixture *f, gconstpointer user_data)
       test_client_send (f->client, line);
       test_client_assert_reply (f->client, steps[i].reply);
     }
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
 }
 
 /* A second EHLO resets the transaction. */
@@ -589,7 +589,7 @@ test_limits_errors (Fixture *f, gconstpointer user_data)
   test_client_assert_reply (f->client, "421 4.7.0 mx.test Error: too many "
                                        "errors");
   g_assert_null (test_client_read_reply (f->client));
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
 }
 
 /* No input for idle-timeout seconds: 421 4.4.2 and close.  (This waits on
@@ -600,7 +600,7 @@ test_limits_idle (Fixture *f, gconstpointer user_data)
   fixture_start (f);
   test_client_assert_reply (f->client, "421 4.4.2 mx.test Error: timeout "
                                        "exceeded");
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
 }
 
 /* The whole session is limited by session-timeout even while the client
@@ -623,7 +623,7 @@ test_limits_session_time (Fixture *f, gconstpointer user_data)
                        "421 4.4.2 mx.test Error: session time limit exceeded");
       break;
     }
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
 }
 
 /* BDAT whose size cannot be read closes the connection after 501: its
@@ -643,7 +643,7 @@ test_bdat_syntax (Fixture *f, gconstpointer user_data)
   test_client_assert_reply (f->client, "501 5.5.4");
   rest = test_client_read_to_eof (f->client);
   g_assert_cmpstr (rest, ==, "");
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
 }
 
 /* A refused session answers 503 to everything but QUIT. */
@@ -658,7 +658,7 @@ test_refused (Fixture *f, gconstpointer user_data)
   test_client_assert_reply (f->client, "503 5.5.1");
   test_client_assert_reply (f->client, "503 5.5.1");
   test_client_assert_reply (f->client, "221 2.0.0");
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
 }
 
 /* close() in the middle of DATA: 421 4.3.2, nothing queued. */
@@ -676,7 +676,7 @@ test_close_in_data (Fixture *f, gconstpointer user_data)
   mb_smtp_session_close (f->session);
   test_client_assert_reply (f->client, "421 4.3.2 mx.test Service shutting "
                                        "down");
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
   g_assert_cmpuint (spool_length (f), ==, 0);
 }
 
@@ -693,7 +693,7 @@ test_close_client_gone (Fixture *f, gconstpointer user_data)
   test_client_assert_reply (f->client, "354 ");
   test_client_send (f->client, "Subject: half\r\n\r\nhalf a message\r\n");
   g_io_stream_close (f->client->stream, NULL, NULL);
-  TEST_WAIT_UNTIL (f->closed);
+  MB_TEST_WAIT_UNTIL (f->closed);
   g_assert_cmpuint (spool_length (f), ==, 0);
 }
 
@@ -740,11 +740,8 @@ test_starttls (Fixture *f, gconstpointer user_data)
   g_autofree char *message = NULL;
   Handshake        handshake = { 0 };
 
-  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
-    {
-      g_test_skip ("no TLS backend (glib-networking)");
-      return;
-    }
+  if (!mb_test_need_tls_backend ())
+    return;
   if (!mb_tls_cert_generate_files (cert_path, key_path, "mx.test", &error))
     {
       g_autofree char *why = g_strdup_printf (
@@ -772,7 +769,7 @@ test_starttls (Fixture *f, gconstpointer user_data)
                     G_CALLBACK (on_accept_certificate_cb), f);
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
                                     NULL, on_handshake_done_cb, &handshake);
-  TEST_WAIT_UNTIL (handshake.done);
+  MB_TEST_WAIT_UNTIL (handshake.done);
   g_assert_no_error (handshake.error);
   g_set_object (&f->client->stream, tls);
 

@@ -1,6 +1,8 @@
 /* test-spool.c - unit tests for mb-spool */
 #include "mb-spool.h"
 
+#include "mb-test-util.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -18,77 +20,18 @@ typedef struct
   MbSpool *spool; /* (owned) */
 } Fixture;
 
-/* Warnings from mb-spool, captured instead of aborting the test. */
-static GPtrArray *captured_warnings;
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   log_level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  const char *domain = NULL;
-  const char *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
-        domain = fields[i].value;
-      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
-        message = fields[i].value;
-    }
-  if ((log_level & G_LOG_LEVEL_WARNING) != 0
-      && g_strcmp0 (domain, "mb-spool") == 0 && message != NULL)
-    {
-      g_ptr_array_add (captured_warnings, g_strdup (message));
-      return G_LOG_WRITER_HANDLED;
-    }
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
-
-static void
-remove_tree (const char *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    {
-      g_unlink (path);
-    }
-}
-
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-  g_autofree char *template = NULL;
   g_autofree char *spool_dir = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (base == NULL || *base == '\0')
-    base = "/var/tmp";
-  template = g_build_filename (base, "test-spool-XXXXXX", NULL);
-  f->dir = g_strdup (g_mkdtemp (template));
-  g_assert_nonnull (f->dir);
+  f->dir = mb_test_make_tmpdir ("spool");
   spool_dir = g_build_filename (f->dir, "spool", NULL);
   f->spool = mb_spool_new (spool_dir, &error);
   g_assert_no_error (error);
   g_assert_nonnull (f->spool);
-  g_ptr_array_set_size (captured_warnings, 0);
+  mb_test_clear_warnings ();
 }
 
 static void
@@ -98,7 +41,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   /* Deferred idles (signals) hold references; let them run. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  remove_tree (f->dir);
+  mb_test_remove_tree (f->dir);
   g_free (f->dir);
 }
 
@@ -112,13 +55,8 @@ static guint
 count_files (Fixture *f, const char *sub)
 {
   g_autofree char *path = spool_path (f, sub, NULL);
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  guint n = 0;
 
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  return n;
+  return mb_test_count_files (path);
 }
 
 static gboolean
@@ -129,32 +67,15 @@ spool_file_exists (Fixture *f, const char *sub, const char *name)
   return g_file_test (path, G_FILE_TEST_EXISTS);
 }
 
-static void
-store_result_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  g_assert_null (*slot);
-  *slot = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
 static gboolean
 write_sync (MbSpoolWriter *writer, const char *text, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
   mb_spool_writer_write_async (writer, (const guint8 *)text, strlen (text),
-                               NULL, store_result_cb, &result);
-  return mb_spool_writer_write_finish (writer, wait_for_result (&result),
-                                       error);
+                               NULL, mb_test_store_result_cb, &result);
+  return mb_spool_writer_write_finish (
+      writer, mb_test_wait_for_result (&result), error);
 }
 
 static gboolean
@@ -162,10 +83,10 @@ commit_sync (MbSpoolWriter *writer, MbEnvelope *envelope, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  mb_spool_writer_commit_async (writer, envelope, NULL, store_result_cb,
+  mb_spool_writer_commit_async (writer, envelope, NULL, mb_test_store_result_cb,
                                 &result);
-  return mb_spool_writer_commit_finish (writer, wait_for_result (&result),
-                                        error);
+  return mb_spool_writer_commit_finish (
+      writer, mb_test_wait_for_result (&result), error);
 }
 
 static MbEnvelope *
@@ -223,7 +144,7 @@ record_result_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   /* Only the commit test uses this: the id is in the envelope's task. */
   g_ptr_array_add (recorder->events, g_strdup ("callback"));
-  store_result_cb (source, result, recorder->result);
+  mb_test_store_result_cb (source, result, recorder->result);
 }
 
 static void
@@ -338,12 +259,11 @@ test_commit_files (Fixture *f, gconstpointer data)
   recorder.result = &result;
   mb_spool_writer_commit_async (writer, envelope, NULL, record_result_cb,
                                 &recorder);
-  ok = mb_spool_writer_commit_finish (writer, wait_for_result (&result),
+  ok = mb_spool_writer_commit_finish (writer, mb_test_wait_for_result (&result),
                                       &error);
   g_assert_no_error (error);
   g_assert_true (ok);
-  while (recorder.events->len < 2)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (recorder.events->len >= 2);
   expected_callback = g_strdup ("callback");
   expected_signal = g_strdup_printf ("committed:%s", id);
   g_assert_cmpstr (g_ptr_array_index (recorder.events, 0), ==,
@@ -414,9 +334,9 @@ test_abort (Fixture *f, gconstpointer data)
   writer = mb_spool_writer_new (f->spool, &error);
   g_assert_no_error (error);
   mb_spool_writer_write_async (writer, (const guint8 *)"abc", 3, NULL,
-                               store_result_cb, &result);
+                               mb_test_store_result_cb, &result);
   mb_spool_writer_free (writer);
-  wait_for_result (&result);
+  mb_test_wait_for_result (&result);
   g_clear_object (&result);
   g_assert_cmpuint (count_files (f, "tmp"), ==, 0);
   g_assert_cmpuint (count_files (f, "queue"), ==, 0);
@@ -438,10 +358,10 @@ test_commit_cancelled (Fixture *f, gconstpointer data)
   write_sync (writer, "Subject: x\r\n\r\n", &error);
   g_assert_no_error (error);
   g_cancellable_cancel (cancellable);
-  mb_spool_writer_commit_async (writer, envelope, cancellable, store_result_cb,
-                                &result);
+  mb_spool_writer_commit_async (writer, envelope, cancellable,
+                                mb_test_store_result_cb, &result);
   g_assert_false (mb_spool_writer_commit_finish (
-      writer, wait_for_result (&result), &error));
+      writer, mb_test_wait_for_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (count_files (f, "tmp"), ==, 0);
   g_assert_cmpuint (count_files (f, "queue"), ==, 0);
@@ -459,7 +379,6 @@ test_group_commit (Fixture *f, gconstpointer data)
   MbEnvelope    *envelopes[N_CONCURRENT];
   GAsyncResult  *results[N_CONCURRENT] = { NULL };
   g_autoptr (GPtrArray) ids = NULL;
-  guint   n_done = 0;
   guint64 rounds;
 
   for (guint i = 0; i < N_CONCURRENT; i++)
@@ -476,14 +395,9 @@ test_group_commit (Fixture *f, gconstpointer data)
     }
   for (guint i = 0; i < N_CONCURRENT; i++)
     mb_spool_writer_commit_async (writers[i], envelopes[i], NULL,
-                                  store_result_cb, &results[i]);
-  while (n_done < N_CONCURRENT)
-    {
-      g_main_context_iteration (NULL, TRUE);
-      n_done = 0;
-      for (guint i = 0; i < N_CONCURRENT; i++)
-        n_done += results[i] != NULL;
-    }
+                                  mb_test_store_result_cb, &results[i]);
+  for (guint i = 0; i < N_CONCURRENT; i++)
+    mb_test_wait_for_result (&results[i]);
   for (guint i = 0; i < N_CONCURRENT; i++)
     {
       g_autoptr (GError) error = NULL;
@@ -628,9 +542,11 @@ warning_logged (const char *id, const char *reason)
   g_autofree char *needle_id = g_strdup_printf ("id=%s ", id);
   g_autofree char *needle_reason = g_strdup_printf ("reason=%s", reason);
 
-  for (guint i = 0; i < captured_warnings->len; i++)
+  g_autoptr (GPtrArray) warnings = mb_test_dup_warnings ();
+
+  for (guint i = 0; i < warnings->len; i++)
     {
-      const char *line = g_ptr_array_index (captured_warnings, i);
+      const char *line = g_ptr_array_index (warnings, i);
 
       if (g_str_has_prefix (line, "corrupt queue file moved ")
           && strstr (line, needle_id) != NULL
@@ -748,7 +664,7 @@ test_recover_torn (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_files (f, "corrupt"), ==, 4 * 2 + 1 + 3 + 1);
 
   /* One log line per corrupt item, with its id and reason. */
-  g_assert_cmpuint (captured_warnings->len, ==, 8);
+  g_assert_cmpuint (mb_test_count_warnings (NULL), ==, 8);
   g_assert_true (warning_logged (truncated, "bad-envelope"));
   g_assert_true (warning_logged (garbage, "bad-envelope"));
   g_assert_true (warning_logged (no_eml, "missing-message"));
@@ -757,13 +673,13 @@ test_recover_torn (Fixture *f, gconstpointer data)
   g_assert_true (warning_logged ("-", "stray-file"));
 
   /* A second recovery finds a clean queue. */
-  g_ptr_array_set_size (captured_warnings, 0);
+  mb_test_clear_warnings ();
   g_assert_true (mb_spool_recover (f->spool, &stats, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (stats.queued, ==, 2);
   g_assert_cmpuint (stats.corrupt + stats.incomplete + stats.tmp_removed, ==,
                     0);
-  g_assert_cmpuint (captured_warnings->len, ==, 0);
+  g_assert_cmpuint (mb_test_count_warnings (NULL), ==, 0);
 }
 
 /* An envelope update replaces queue/ID.env atomically and reads back as
@@ -790,12 +706,12 @@ test_update_round_trip (Fixture *f, gconstpointer data)
   recipient->next_attempt = 1900000000;
   recipient->last_reply = g_strdup ("451 4.7.500 Server busy.\nTry later");
 
-  mb_spool_update_envelope_async (f->spool, envelope, NULL, store_result_cb,
-                                  &result);
+  mb_spool_update_envelope_async (f->spool, envelope, NULL,
+                                  mb_test_store_result_cb, &result);
   /* The spool took a copy: changing ours now must not matter. */
   recipient->attempts = 99;
   g_assert_true (mb_spool_update_envelope_finish (
-      f->spool, wait_for_result (&result), &error));
+      f->spool, mb_test_wait_for_result (&result), &error));
   g_assert_no_error (error);
 
   loaded = mb_spool_load_envelope (f->spool, id, &error);
@@ -824,10 +740,10 @@ test_update_not_found (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   envelope->id = g_strdup ("0000000000000001-00000000");
-  mb_spool_update_envelope_async (f->spool, envelope, NULL, store_result_cb,
-                                  &result);
+  mb_spool_update_envelope_async (f->spool, envelope, NULL,
+                                  mb_test_store_result_cb, &result);
   g_assert_false (mb_spool_update_envelope_finish (
-      f->spool, wait_for_result (&result), &error));
+      f->spool, mb_test_wait_for_result (&result), &error));
   g_assert_error (error, MB_SPOOL_ERROR, MB_SPOOL_ERROR_NOT_FOUND);
   g_clear_error (&error);
   g_clear_object (&result);
@@ -835,10 +751,10 @@ test_update_not_found (Fixture *f, gconstpointer data)
   /* Not an id at all: never turned into a path. */
   g_free (envelope->id);
   envelope->id = g_strdup ("../../etc/passwd");
-  mb_spool_update_envelope_async (f->spool, envelope, NULL, store_result_cb,
-                                  &result);
+  mb_spool_update_envelope_async (f->spool, envelope, NULL,
+                                  mb_test_store_result_cb, &result);
   g_assert_false (mb_spool_update_envelope_finish (
-      f->spool, wait_for_result (&result), &error));
+      f->spool, mb_test_wait_for_result (&result), &error));
   g_assert_error (error, MB_SPOOL_ERROR, MB_SPOOL_ERROR_NOT_FOUND);
   g_assert_cmpuint (count_files (f, "tmp"), ==, 0);
   g_assert_cmpuint (count_files (f, "queue"), ==, 0);
@@ -858,12 +774,11 @@ test_remove (Fixture *f, gconstpointer data)
   Recorder recorder = { g_ptr_array_new_with_free_func (g_free) };
 
   g_signal_connect (f->spool, "removed", G_CALLBACK (on_removed_cb), &recorder);
-  mb_spool_remove_async (f->spool, id, NULL, store_result_cb, &result);
-  g_assert_true (
-      mb_spool_remove_finish (f->spool, wait_for_result (&result), &error));
+  mb_spool_remove_async (f->spool, id, NULL, mb_test_store_result_cb, &result);
+  g_assert_true (mb_spool_remove_finish (
+      f->spool, mb_test_wait_for_result (&result), &error));
   g_assert_no_error (error);
-  while (recorder.events->len < 1)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (recorder.events->len >= 1);
   g_assert_cmpstr (g_ptr_array_index (recorder.events, 0), ==, expected);
 
   ids = mb_spool_list_ids (f->spool);
@@ -872,9 +787,9 @@ test_remove (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_files (f, "queue"), ==, 2);
 
   g_clear_object (&result);
-  mb_spool_remove_async (f->spool, id, NULL, store_result_cb, &result);
-  g_assert_false (
-      mb_spool_remove_finish (f->spool, wait_for_result (&result), &error));
+  mb_spool_remove_async (f->spool, id, NULL, mb_test_store_result_cb, &result);
+  g_assert_false (mb_spool_remove_finish (
+      f->spool, mb_test_wait_for_result (&result), &error));
   g_assert_error (error, MB_SPOOL_ERROR, MB_SPOOL_ERROR_NOT_FOUND);
   g_assert_cmpuint (recorder.events->len, ==, 1);
   g_ptr_array_unref (recorder.events);
@@ -922,10 +837,10 @@ test_unref_during_commit (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   write_sync (writer, "Subject: late\r\n\r\n", &error);
   g_assert_no_error (error);
-  mb_spool_writer_commit_async (writer, envelope, NULL, store_result_cb,
+  mb_spool_writer_commit_async (writer, envelope, NULL, mb_test_store_result_cb,
                                 &result);
   g_object_unref (spool);
-  wait_for_result (&result);
+  mb_test_wait_for_result (&result);
   g_assert_true (mb_spool_writer_commit_finish (writer, result, &error));
   g_assert_no_error (error);
   eml = g_strdup_printf ("%s/queue/%s.eml", directory,
@@ -937,8 +852,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  captured_warnings = g_ptr_array_new_with_free_func (g_free);
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  /* Warnings from mb-spool are captured (and counted by the tests) instead
+   * of aborting the test. */
+  mb_test_capture_warnings ("mb-spool");
 
   g_test_add_func ("/relay/spool/error/quark", test_error_quark);
 #define ADD(path, func)                                                        \

@@ -6,6 +6,8 @@
  */
 #include "mb-tls-cert.h"
 
+#include "mb-test-util.h"
+
 #include <glib/gstdio.h>
 #include <gnutls/x509.h>
 #include <string.h>
@@ -26,32 +28,9 @@ typedef struct
 } Result;
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
 {
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-  g_autofree char *template = g_build_filename (
-      base != NULL ? base : "/var/tmp", "test-tls-cert-XXXXXX", NULL);
-
-  fixture->dir = g_mkdtemp (g_steal_pointer (&template));
-  g_assert_nonnull (fixture->dir);
+  fixture->dir = mb_test_make_tmpdir ("tls-cert");
   fixture->cert = g_build_filename (fixture->dir, "tls", "relay.crt", NULL);
   fixture->key = g_build_filename (fixture->dir, "tls", "relay.key", NULL);
 }
@@ -59,7 +38,7 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer data)
 {
-  remove_tree (fixture->dir);
+  mb_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
   g_free (fixture->cert);
   g_free (fixture->key);
@@ -85,21 +64,11 @@ load_or_generate (Fixture      *fixture,
 
   mb_tls_cert_load_or_generate_async (fixture->cert, fixture->key, hostname,
                                       cancellable, load_cb, &result);
-  while (!result.done)
-    g_main_context_iteration (NULL, TRUE);
+  MB_TEST_WAIT_UNTIL (result.done);
   g_assert_true ((result.certificate == NULL) != (result.error == NULL));
   if (result.error != NULL)
     g_propagate_error (error, result.error);
   return result.certificate;
-}
-
-static gboolean
-have_tls (void)
-{
-  if (g_tls_backend_supports_tls (g_tls_backend_get_default ()))
-    return TRUE;
-  g_test_skip ("no GIO TLS backend (glib-networking)");
-  return FALSE;
 }
 
 static guint
@@ -140,7 +109,7 @@ test_generate_fresh (Fixture *fixture, gconstpointer data)
   g_autofree char *key_pem = NULL;
   g_autofree char *private_key = NULL;
 
-  if (!have_tls ())
+  if (!mb_test_need_tls_backend ())
     return;
   certificate = load_or_generate (fixture, "relay.example.com", NULL, &error);
   g_assert_no_error (error);
@@ -245,7 +214,7 @@ test_load_existing (Fixture *fixture, gconstpointer data)
   g_autofree char *cert_after = NULL;
   g_autofree char *key_after = NULL;
 
-  if (!have_tls ())
+  if (!mb_test_need_tls_backend ())
     return;
   first = load_or_generate (fixture, "relay.example.com", NULL, &error);
   g_assert_no_error (error);
@@ -306,7 +275,7 @@ test_load_bad_file (Fixture *fixture, gconstpointer data)
   g_autofree char *dir = g_path_get_dirname (fixture->cert);
   g_autofree char *after = NULL;
 
-  if (!have_tls ())
+  if (!mb_test_need_tls_backend ())
     return;
   g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (fixture->cert, "not a cert\n", -1, NULL));

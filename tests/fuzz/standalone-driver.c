@@ -22,7 +22,7 @@ run_file (const char *path, guint *n)
       printf ("not ok %u - %s: %s\n", ++*n, path, error->message);
       return;
     }
-  LLVMFuzzerTestOneInput ((const uint8_t *) contents, length);
+  LLVMFuzzerTestOneInput ((const uint8_t *)contents, length);
   printf ("ok %u - %s\n", ++*n, path);
 }
 

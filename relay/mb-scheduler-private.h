@@ -1,0 +1,152 @@
+/* mb-scheduler-private.h - shared by mb-scheduler.c and
+ * mb-scheduler-reports.c (not installed, not for other modules) */
+#pragma once
+
+#include "mb-connection-pool.h"
+#include "mb-scheduler.h"
+#include "mb-sender-policy.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RouteSlot RouteSlot;
+
+/* Where an entry is: exactly one of these. */
+typedef enum
+{
+  ENTRY_WAITING, /* in the timeline only (not due, or no route) */
+  ENTRY_READY,   /* due: in its route's ready queue (and in the timeline
+                  * for its expiry or delay notice) */
+  ENTRY_BUSY,    /* an attempt, a write, a report or the removal runs */
+} EntryPlace;
+
+typedef struct
+{
+  char          *id;       /* (owned) */
+  MbEnvelope    *envelope; /* (owned) as last written (or being written) */
+  EntryPlace     place;
+  guint64        seq;           /* ties in the timeline: arrival order */
+  gint64         wake;          /* unix seconds; key in the timeline */
+  GSequenceIter *iter;          /* (nullable) in the timeline */
+  GList         *link;          /* (nullable) in slot->ready */
+  RouteSlot     *slot;          /* (unowned) (nullable) while ENTRY_READY */
+  gboolean       dirty;         /* the envelope failed to be written */
+  gboolean       report_queued; /* its failure report is committed */
+  gboolean       dropped;       /* removed from the spool meanwhile */
+  gint64         last_attempt;  /* unix seconds, 0: none this run */
+} Entry;
+
+struct _RouteSlot
+{
+  MbScheduler          *scheduler; /* (unowned) */
+  MbRoute              *route;     /* (owned) */
+  MbConnectionPool     *pool;      /* (owned) */
+  MbSenderPolicyConfig *policy;    /* (owned) */
+  GQueue                ready;     /* (element-type Entry) (unowned) */
+  guint                 timer;     /* pacing or back-off wait */
+  guint                 n_connecting;
+  gint64                pacer_skew; /* microseconds subtracted while asking
+                                     * the pacer (see mb-scheduler.c) */
+  gulong state_handler;
+  gulong slot_handler;
+};
+
+struct _MbScheduler
+{
+  GObject parent_instance;
+
+  MbSpool           *spool;       /* (owned) */
+  MbRelayConfig     *config;      /* (owned) */
+  MbCredentialsFile *credentials; /* (owned) (nullable) */
+  MbDeliveryLog     *log;         /* (owned) (nullable) */
+  MbSchedulerClock   clock;
+  guint              idle_timeout;
+
+  GHashTable *entries;  /* (owned) id -> Entry (owned) */
+  GSequence  *timeline; /* (owned) (element-type Entry) (unowned) by wake */
+  guint64     next_seq;
+  guint       timer;    /* for the timeline's first entry */
+  gint64      timer_at; /* its wake, unix seconds */
+  GHashTable *slots;    /* (owned) route name -> RouteSlot (owned) */
+
+  gboolean custom_clock;
+  gboolean started;
+  gboolean stopped;
+  gboolean paused;
+  gboolean no_route_logged; /* the "no route configured" line was logged */
+  guint    changed_idle;    /* pending "queue-changed" emission */
+  gulong   committed_handler;
+  gulong   removed_handler;
+};
+
+enum
+{
+  SIGNAL_MESSAGE_DELIVERED,
+  SIGNAL_MESSAGE_FAILED,
+  SIGNAL_QUEUE_CHANGED,
+  SIGNAL_ROUTE_STATE_CHANGED,
+  N_SCHEDULER_SIGNALS
+};
+
+extern guint mb_scheduler_signals[N_SCHEDULER_SIGNALS];
+
+/* mb-scheduler.c */
+gint64 mb_scheduler_now (MbScheduler *self); /* unix seconds */
+void   mb_scheduler_process (MbScheduler *self, Entry *entry);
+void   mb_scheduler_set_busy (MbScheduler *self, Entry *entry);
+/* The attempt or report on @entry ended: drops it when it was removed
+ * meanwhile (returns FALSE), else makes it available again. */
+gboolean mb_scheduler_end_busy (MbScheduler *self, Entry *entry);
+void     mb_scheduler_forget (MbScheduler *self, Entry *entry);
+/* Puts a non-busy @entry into the timeline at @wake without further
+ * decisions (a retry of a failed write or report). */
+void mb_scheduler_hold (MbScheduler *self, Entry *entry, gint64 wake);
+void mb_scheduler_queue_changed (MbScheduler *self);
+/* (nullable) The name of the route @envelope goes by. */
+const char *mb_scheduler_route_name_for (MbScheduler      *self,
+                                         const MbEnvelope *envelope);
+
+guint mb_scheduler_add_timeout (MbScheduler *self,
+                                gint64       delay_usec,
+                                GSourceFunc  function,
+                                gpointer     data);
+void  mb_scheduler_clear_timeout (MbScheduler *self, guint *id);
+
+/* mb-scheduler-load.c */
+void mb_scheduler_load_thread (GTask        *task,
+                               gpointer      source_object,
+                               gpointer      task_data,
+                               GCancellable *cancellable);
+void mb_scheduler_initial_load_cb (GObject      *source,
+                                   GAsyncResult *result,
+                                   gpointer      user_data);
+void mb_scheduler_add_envelopes (MbScheduler *self, GPtrArray *envelopes);
+void mb_scheduler_on_spool_committed_cb (MbSpool    *spool,
+                                         const char *id,
+                                         gpointer    user_data);
+void mb_scheduler_on_spool_removed_cb (MbSpool    *spool,
+                                       const char *id,
+                                       gpointer    user_data);
+
+/* mb-scheduler-routes.c */
+void mb_scheduler_add_routes (MbScheduler *self);
+void mb_scheduler_route_slot_free (RouteSlot *slot);
+/* Sends what the route's limits allow from its ready queue. */
+void mb_scheduler_pump (RouteSlot *slot);
+
+/* mb-scheduler-reports.c */
+/* A record for the delivery log (nothing without a log). */
+void mb_scheduler_append_log (MbScheduler       *self,
+                              const MbEnvelope  *envelope,
+                              const MbRecipient *recipient,
+                              MbDeliveryStatus   status,
+                              const char        *reply);
+/* @text for a key="value" log field: quotes escaped, one line. */
+char *mb_scheduler_quote (const char *text);
+/* Each of these takes a BUSY entry and ends its busy
+ * state itself. */
+void mb_scheduler_write_entry (MbScheduler *self, Entry *entry);
+void mb_scheduler_expire_entry (MbScheduler *self, Entry *entry);
+void mb_scheduler_send_delay_notice (MbScheduler *self, Entry *entry);
+void mb_scheduler_finish_entry (MbScheduler *self, Entry *entry);
+
+G_END_DECLS

@@ -1,0 +1,360 @@
+/* mb-scheduler-routes.c - the scheduler's routes: pacing, connections,
+ * attempts
+ *
+ * WHAT IT DOES
+ *   One RouteSlot per [route NAME]: its MbRoute, connection pool, sender
+ *   policy and ready queue (the messages due on it, first come first
+ *   served).  The pump sends from the ready queue while the route is
+ *   READY or FAILING, the relay is not paused, the pacer allows the next
+ *   transaction and a connection is idle or may be opened; otherwise it
+ *   arms the route's one timer for the pacer's or the back-off's delay,
+ *   or waits for a connection to come back.
+ *
+ * GUARANTEES
+ *   - Pacing: never more connections than the pacer allows, never more
+ *     transactions in any window than its rate.  The pacer is asked as of
+ *     a small margin ago (5 % of the window, 20 ms to 1 s) and every
+ *     transaction is counted when it starts, so concurrent connections see
+ *     each other and the upstream, which counts a little later than we
+ *     do, never sees one more than the limit (M365-FACTS.md 3.1).
+ *   - A message is busy from the start of its attempt until mb-delivery
+ *     wrote its envelope; only then can it be picked again.
+ *   - A failed connect defers the message that asked for it (so the log
+ *     and the queue say why) and the others wait for the back-off.
+ *
+ * WHAT IT DOES NOT DO
+ *   It does not decide when a message is due (mb-scheduler.c) or talk
+ *   SMTP (mb-connection-pool, mb-delivery).
+ *
+ * RFC 5321 4.5.4.1 (retry strategy), 4.5.3.1.8 (recipients per
+ * transaction).
+ */
+#define G_LOG_DOMAIN "mb-scheduler"
+
+#include "mb-scheduler-private.h"
+
+#include "mb-delivery.h"
+#include "mb-retry.h"
+
+typedef struct
+{
+  MbScheduler  *self;   /* (owned) */
+  RouteSlot    *slot;   /* (unowned) lives as long as the scheduler */
+  Entry        *entry;  /* (unowned) BUSY while the call runs */
+  MbSmtpClient *client; /* (owned) (nullable) */
+} Call;
+
+static void
+call_free (Call *call)
+{
+  g_clear_object (&call->client);
+  g_clear_object (&call->self);
+  g_free (call);
+}
+
+static Call *
+call_new (MbScheduler *self, RouteSlot *slot, Entry *entry)
+{
+  Call *call = g_new0 (Call, 1);
+
+  call->self = g_object_ref (self);
+  call->slot = slot;
+  call->entry = entry;
+  return call;
+}
+
+/* Routes: pacing, connections, attempts */
+
+static gint64
+pacer_now_cb (gpointer user_data)
+{
+  RouteSlot   *slot = user_data;
+  MbScheduler *self = slot->scheduler;
+  gint64 now = self->custom_clock ? self->clock.now (self->clock.user_data)
+                                  : g_get_monotonic_time ();
+
+  return now - slot->pacer_skew;
+}
+
+/* Microseconds until the route may send a transaction of @n recipients.
+ * Asked as of a margin ago: our send times are taken before the upstream
+ * counts the message, and jitter between the two must not push a window
+ * over the limit. */
+static gint64
+pacer_delay (RouteSlot *slot, guint n)
+{
+  MbPacer *pacer = mb_route_get_pacer (slot->route);
+  gint64   window = mb_pacer_get_message_window (pacer);
+  gint64   delay;
+
+  slot->pacer_skew
+      = window > 0 ? CLAMP (window / 20, 20000, G_USEC_PER_SEC) : 0;
+  delay = mb_pacer_delay_for_send (pacer, n);
+  slot->pacer_skew = 0;
+  return delay;
+}
+
+static gboolean
+on_slot_timer_cb (gpointer user_data)
+{
+  RouteSlot *slot = user_data;
+
+  slot->timer = 0;
+  mb_scheduler_pump (slot);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_slot_timer (RouteSlot *slot, gint64 delay)
+{
+  MbScheduler *self = slot->scheduler;
+
+  mb_scheduler_clear_timeout (self, &slot->timer);
+  slot->timer = mb_scheduler_add_timeout (self, delay, on_slot_timer_cb, slot);
+}
+
+/* The recipients of @entry's next transaction on @slot's route: indexes
+ * into its recipients. */
+static GArray *
+next_batch (RouteSlot *slot, Entry *entry, gint64 now)
+{
+  const MbEnvelope *envelope = entry->envelope;
+  g_autoptr (GArray) due = mb_retry_due_recipients (envelope, now);
+  g_autoptr (GPtrArray) addresses = g_ptr_array_new ();
+  g_autoptr (GPtrArray) batches = NULL;
+  g_autoptr (GHashTable) index_of = g_hash_table_new (NULL, NULL);
+  GArray    *batch = g_array_new (FALSE, FALSE, sizeof (guint));
+  GPtrArray *first;
+
+  for (guint i = 0; i < due->len; i++)
+    {
+      guint        index = g_array_index (due, guint, i);
+      MbRecipient *recipient = envelope->recipients->pdata[index];
+
+      g_ptr_array_add (addresses, recipient->address);
+      g_hash_table_insert (index_of, recipient->address,
+                           GUINT_TO_POINTER (index));
+    }
+  if (addresses->len == 0)
+    return batch;
+  batches = mb_route_split_recipients (slot->route, addresses);
+  first = batches->pdata[0];
+  for (guint i = 0; i < first->len; i++)
+    {
+      guint index
+          = GPOINTER_TO_UINT (g_hash_table_lookup (index_of, first->pdata[i]));
+
+      g_array_append_val (batch, index);
+    }
+  return batch;
+}
+
+static void
+delivery_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Call        *call = user_data;
+  MbScheduler *self = call->self;
+  Entry       *entry = call->entry;
+  g_autoptr (MbDeliveryResult) outcome = mb_delivery_run_finish (result);
+
+  mb_envelope_free (entry->envelope);
+  entry->envelope = g_steal_pointer (&outcome->envelope);
+  entry->dirty = outcome->write_error != NULL;
+  if (call->client != NULL)
+    mb_connection_pool_release (call->slot->pool, call->client);
+
+  if (mb_scheduler_end_busy (self, entry))
+    mb_scheduler_process (self, entry);
+  mb_scheduler_queue_changed (self);
+  mb_scheduler_pump (call->slot);
+  call_free (call);
+}
+
+static void
+start_delivery (RouteSlot    *slot,
+                Entry        *entry,
+                GArray       *batch,
+                MbSmtpClient *client,
+                const GError *connect_error)
+{
+  MbScheduler      *self = slot->scheduler;
+  MbDeliveryRequest request = { 0 };
+  Call             *call = call_new (self, slot, entry);
+
+  mb_scheduler_set_busy (self, entry);
+  entry->last_attempt = mb_scheduler_now (self);
+  if (client != NULL)
+    {
+      call->client = g_object_ref (client);
+      /* Counted now, before the send: concurrent connections must see
+       * each other's transactions. */
+      mb_pacer_record_message (mb_route_get_pacer (slot->route), batch->len);
+    }
+
+  request.spool = self->spool;
+  request.log = self->log;
+  request.route = slot->route;
+  request.client = client;
+  request.connect_error = connect_error;
+  request.sender_policy = slot->policy;
+  request.retry_schedule = self->config->retry_schedule;
+  request.envelope = entry->envelope;
+  request.batch = batch;
+  request.now = entry->last_attempt;
+  mb_delivery_run_async (&request, delivery_done_cb, call);
+}
+
+static void
+open_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Call        *call = user_data;
+  RouteSlot   *slot = call->slot;
+  MbScheduler *self = call->self;
+  g_autoptr (MbSmtpClient) client = NULL;
+  g_autoptr (GError) error = NULL;
+
+  slot->n_connecting--;
+  client = mb_connection_pool_open_finish (MB_CONNECTION_POOL (source), result,
+                                           &error);
+  if (client != NULL)
+    mb_connection_pool_release (slot->pool, client);
+  else if (!self->stopped && !g_queue_is_empty (&slot->ready)
+           && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+           && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+    {
+      /* The message that asked for the connection learns why there is
+       * none; the others wait for the back-off. */
+      Entry *entry = g_queue_peek_head (&slot->ready);
+      g_autoptr (GArray) batch
+          = next_batch (slot, entry, mb_scheduler_now (self));
+
+      if (batch->len > 0)
+        start_delivery (slot, entry, batch, NULL, error);
+    }
+  mb_scheduler_pump (slot);
+  call_free (call);
+}
+
+void
+mb_scheduler_pump (RouteSlot *slot)
+{
+  MbScheduler *self = slot->scheduler;
+  MbRouteState state = mb_route_get_state (slot->route);
+
+  if (!self->started || self->stopped || self->paused
+      || state == MB_ROUTE_STATE_PAUSED || state == MB_ROUTE_STATE_NEEDS_SIGNIN)
+    return;
+
+  while (!g_queue_is_empty (&slot->ready))
+    {
+      Entry *entry = g_queue_peek_head (&slot->ready);
+      g_autoptr (GArray) batch
+          = next_batch (slot, entry, mb_scheduler_now (self));
+      g_autoptr (MbSmtpClient) client = NULL;
+      gint64 delay;
+
+      if (batch->len == 0)
+        {
+          /* Not due after all: look again in a second. */
+          mb_scheduler_hold (self, entry, mb_scheduler_now (self) + 1);
+          continue;
+        }
+      delay = pacer_delay (slot, batch->len);
+      if (delay != 0)
+        {
+          arm_slot_timer (slot, delay > 0 ? delay : 60 * G_USEC_PER_SEC);
+          return;
+        }
+      client = mb_connection_pool_take_idle (slot->pool);
+      if (client == NULL)
+        {
+          delay = mb_connection_pool_delay_for_open (slot->pool);
+          if (delay > 0)
+            arm_slot_timer (slot, delay);
+          if (delay != 0 || slot->n_connecting >= slot->ready.length)
+            return;
+          slot->n_connecting++;
+          mb_connection_pool_open_async (slot->pool, open_done_cb,
+                                         call_new (self, slot, NULL));
+          continue;
+        }
+      start_delivery (slot, entry, batch, client, NULL);
+    }
+}
+
+static void
+on_route_state_changed_cb (MbRoute     *route,
+                           MbRouteState old_state,
+                           gpointer     user_data)
+{
+  RouteSlot   *slot = user_data;
+  MbScheduler *self = slot->scheduler;
+
+  g_signal_emit (self, mb_scheduler_signals[SIGNAL_ROUTE_STATE_CHANGED], 0,
+                 route);
+  mb_scheduler_queue_changed (self);
+  mb_scheduler_pump (slot);
+}
+
+static void
+on_slot_freed_cb (MbConnectionPool *pool, gpointer user_data)
+{
+  mb_scheduler_pump (user_data);
+}
+
+void
+mb_scheduler_route_slot_free (RouteSlot *slot)
+{
+  mb_scheduler_clear_timeout (slot->scheduler, &slot->timer);
+  g_clear_signal_handler (&slot->state_handler, slot->route);
+  g_clear_signal_handler (&slot->slot_handler, slot->pool);
+  g_queue_clear (&slot->ready);
+  g_clear_object (&slot->pool);
+  g_clear_object (&slot->route);
+  g_clear_pointer (&slot->policy, mb_sender_policy_config_free);
+  g_free (slot);
+}
+
+void
+mb_scheduler_add_routes (MbScheduler *self)
+{
+  for (guint i = 0;
+       self->config->routes != NULL && i < self->config->routes->len; i++)
+    {
+      const MbRouteConfig *config = self->config->routes->pdata[i];
+      RouteSlot           *slot;
+      MbSenderPolicyMode   mode;
+
+      if (g_hash_table_contains (self->slots, config->name))
+        continue;
+      slot = g_new0 (RouteSlot, 1);
+      slot->scheduler = self;
+      slot->route = mb_route_new (config);
+      mb_pacer_set_clock (mb_route_get_pacer (slot->route), pacer_now_cb, slot);
+      slot->policy = mb_sender_policy_config_new_from_route (
+          config, self->config->admin_address);
+      if (config->sender_policy != NULL
+          && mb_sender_policy_mode_from_string (config->sender_policy, &mode))
+        slot->policy->mode = mode;
+      if (config->send_as != NULL)
+        {
+          g_strfreev (slot->policy->send_as);
+          slot->policy->send_as = g_strdupv (config->send_as);
+        }
+      g_queue_init (&slot->ready);
+      g_hash_table_insert (self->slots, g_strdup (config->name), slot);
+
+      slot->state_handler
+          = g_signal_connect (slot->route, "state-changed",
+                              G_CALLBACK (on_route_state_changed_cb), slot);
+      slot->pool = mb_connection_pool_new (
+          slot->route, config, self->credentials, self->config->hostname,
+          self->config->retry_schedule);
+      mb_connection_pool_set_idle_timeout (slot->pool, self->idle_timeout);
+      slot->slot_handler = g_signal_connect (
+          slot->pool, "slot-freed", G_CALLBACK (on_slot_freed_cb), slot);
+      g_info ("route=%s method=%s state=%s", config->name,
+              mb_route_method_to_string (config->method),
+              mb_route_state_to_string (mb_route_get_state (slot->route)));
+    }
+}

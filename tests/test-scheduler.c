@@ -1,0 +1,508 @@
+/* test-scheduler.c - unit tests for mb-scheduler with a fake clock
+ *
+ * No network: the route has no password, so it is paused from the start
+ * and nothing is ever sent.  What is tested is the scheduler's own work
+ * with a clock the test moves: the queue is loaded and kept, the delay
+ * notice comes once, expiry fails the recipients, the failure report is
+ * committed before the original is removed, and the public API (pause,
+ * retry, lookups, state) behaves.  Delivery itself is covered end to end
+ * by tests/integration/test_delivery.py.
+ */
+#include "mb-scheduler.h"
+
+#include "mb-retry.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#define HOUR ((gint64)3600)
+#define DAY (24 * HOUR)
+
+/* The fake clock: timers fire only when the test moves time. */
+typedef struct
+{
+  guint       id;
+  gint64      due; /* microseconds */
+  GSourceFunc function;
+  gpointer    data;
+} FakeTimer;
+
+typedef struct
+{
+  char          *dir;
+  MbSpool       *spool;
+  MbRelayConfig *config;
+  MbScheduler   *scheduler;
+  gint64         now; /* unix microseconds */
+  GList         *timers;
+  guint          next_timer;
+  guint          n_delivered;
+  guint          n_failed;
+  guint          n_changed;
+  GPtrArray     *failed_ids;
+} Fixture;
+
+static gint64
+fake_now (gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  return f->now;
+}
+
+static guint
+fake_add_timeout (guint       interval,
+                  GSourceFunc function,
+                  gpointer    data,
+                  gpointer    user_data)
+{
+  Fixture   *f = user_data;
+  FakeTimer *timer = g_new0 (FakeTimer, 1);
+
+  timer->id = ++f->next_timer;
+  timer->due = f->now + (gint64)interval * 1000;
+  timer->function = function;
+  timer->data = data;
+  f->timers = g_list_append (f->timers, timer);
+  return timer->id;
+}
+
+static void
+fake_remove_timeout (guint id, gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  for (GList *l = f->timers; l != NULL; l = l->next)
+    {
+      FakeTimer *timer = l->data;
+
+      if (timer->id == id)
+        {
+          f->timers = g_list_delete_link (f->timers, l);
+          g_free (timer);
+          return;
+        }
+    }
+  g_assert_not_reached ();
+}
+
+/* Fires every fake timer that is due; TRUE if one fired. */
+static gboolean
+fire_due_timers (Fixture *f)
+{
+  for (GList *l = f->timers; l != NULL; l = l->next)
+    {
+      FakeTimer *timer = l->data;
+
+      if (timer->due <= f->now)
+        {
+          GSourceFunc function = timer->function;
+          gpointer    data = timer->data;
+
+          f->timers = g_list_delete_link (f->timers, l);
+          g_free (timer);
+          function (data);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean timed_out;
+
+static gboolean
+on_watchdog_cb (gpointer user_data)
+{
+  timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the main context (and the fake timers) until @cond holds; a
+ * real-time watchdog fails the test instead of hanging it. */
+#define WAIT_UNTIL(f, cond)                                                    \
+  G_STMT_START                                                                 \
+  {                                                                            \
+    guint watchdog_ = g_timeout_add_seconds (30, on_watchdog_cb, NULL);        \
+    while (!(cond) && !timed_out)                                              \
+      {                                                                        \
+        if (!fire_due_timers (f))                                              \
+          g_main_context_iteration (NULL, TRUE);                               \
+      }                                                                        \
+    g_assert_false (timed_out);                                                \
+    g_source_remove (watchdog_);                                               \
+  }                                                                            \
+  G_STMT_END
+
+/* Lets pending work settle: thread results and due timers. */
+static void
+settle (Fixture *f)
+{
+  for (guint i = 0; i < 200; i++)
+    {
+      fire_due_timers (f);
+      g_main_context_iteration (NULL, FALSE);
+    }
+}
+
+static void
+on_delivered_cb (MbScheduler *scheduler, const char *id, Fixture *f)
+{
+  f->n_delivered++;
+}
+
+static void
+on_failed_cb (MbScheduler *scheduler, const char *id, Fixture *f)
+{
+  f->n_failed++;
+  g_ptr_array_add (f->failed_ids, g_strdup (id));
+}
+
+static void
+on_changed_cb (MbScheduler *scheduler, Fixture *f)
+{
+  f->n_changed++;
+}
+
+static void
+on_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static char *
+queue_message (Fixture *f, const char *sender, const char *const *recipients)
+{
+  static const char text[] = "From: <scanner@contoso.com>\r\n"
+                             "Subject: test\r\n\r\nbody\r\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbEnvelope) envelope = mb_envelope_new ();
+  g_autoptr (GAsyncResult) result = NULL;
+  MbSpoolWriter *writer = mb_spool_writer_new (f->spool, &error);
+  char          *id;
+
+  g_assert_no_error (error);
+  mb_spool_writer_write_async (writer, (const guint8 *)text, strlen (text),
+                               NULL, on_done_cb, &result);
+  WAIT_UNTIL (f, result != NULL);
+  g_assert_true (mb_spool_writer_write_finish (writer, result, &error));
+  g_clear_object (&result);
+
+  g_free (envelope->sender);
+  envelope->sender = g_strdup (sender);
+  envelope->received = f->now / G_USEC_PER_SEC;
+  for (guint i = 0; recipients[i] != NULL; i++)
+    mb_envelope_add_recipient (envelope, recipients[i], 0, NULL);
+  mb_spool_writer_commit_async (writer, envelope, NULL, on_done_cb, &result);
+  WAIT_UNTIL (f, result != NULL);
+  g_assert_true (mb_spool_writer_commit_finish (writer, result, &error));
+  id = g_strdup (mb_spool_writer_get_id (writer));
+  mb_spool_writer_free (writer);
+  return id;
+}
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  const char *routes = data;
+  const char *base = g_getenv ("MB_TEST_TMPDIR");
+  g_autofree char *template = g_build_filename (
+      base != NULL ? base : "/var/tmp", "test-scheduler-XXXXXX", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  MbSpoolRecovery  recovery;
+  MbSchedulerClock clock;
+
+  f->dir = g_mkdtemp (g_steal_pointer (&template));
+  g_assert_nonnull (f->dir);
+  f->now = (gint64)1764000000 * G_USEC_PER_SEC;
+  f->failed_ids = g_ptr_array_new_with_free_func (g_free);
+
+  text = g_strdup_printf ("[relay]\n"
+                          "spool=%s/spool\n"
+                          "hostname=relay.test.invalid\n"
+                          "admin-address=admin@contoso.com\n"
+                          "retry-schedule=1m;5m\n"
+                          "delay-notice-after=4h\n"
+                          "expire-after=2d\n"
+                          "%s",
+                          f->dir, routes);
+  f->config = mb_relay_config_load_data (text, -1, "test", &error);
+  g_assert_no_error (error);
+  f->spool = mb_spool_new (f->config->spool, &error);
+  g_assert_no_error (error);
+  g_assert_true (mb_spool_recover (f->spool, &recovery, &error));
+
+  f->scheduler = mb_scheduler_new (f->spool, f->config, NULL, NULL);
+  clock.now = fake_now;
+  clock.add_timeout = fake_add_timeout;
+  clock.remove_timeout = fake_remove_timeout;
+  clock.user_data = f;
+  mb_scheduler_set_clock (f->scheduler, &clock);
+  g_signal_connect (f->scheduler, "message-delivered",
+                    G_CALLBACK (on_delivered_cb), f);
+  g_signal_connect (f->scheduler, "message-failed", G_CALLBACK (on_failed_cb),
+                    f);
+  g_signal_connect (f->scheduler, "queue-changed", G_CALLBACK (on_changed_cb),
+                    f);
+}
+
+static void
+start (Fixture *f)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  mb_scheduler_start_async (f->scheduler, NULL, on_done_cb, &result);
+  WAIT_UNTIL (f, result != NULL);
+  g_assert_true (mb_scheduler_start_finish (f->scheduler, result, &error));
+  g_assert_no_error (error);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  mb_scheduler_stop (f->scheduler);
+  settle (f);
+  g_clear_object (&f->scheduler);
+  g_clear_object (&f->spool);
+  g_clear_pointer (&f->config, mb_relay_config_unref);
+  g_list_free_full (f->timers, g_free);
+  g_ptr_array_unref (f->failed_ids);
+  remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+static const char paused_route[] = "route=m365\n"
+                                   "[route m365]\n"
+                                   "method=submission\n"
+                                   "auth=basic\n"
+                                   "mailbox=box@contoso.com\n"
+                                   "host=127.0.0.1\n";
+
+static const char oauth_route[] = "[route m365]\n"
+                                  "method=submission\n"
+                                  "auth=oauth-device\n"
+                                  "client-id=9e5f94bc-e8a4-4e73-b8be\n"
+                                  "mailbox=box@contoso.com\n"
+                                  "host=127.0.0.1\n";
+
+static const MbEnvelope *
+lookup (Fixture *f, const char *id)
+{
+  return mb_scheduler_lookup (f->scheduler, id);
+}
+
+/* A route that cannot sign in is paused with its reason; queued messages
+ * are loaded at start and kept, untouched. */
+static void
+test_paused_route_keeps_queue (Fixture *f, gconstpointer data)
+{
+  const char *const to[] = { "a@contoso.com", "b@contoso.com", NULL };
+  g_autofree char  *id = queue_message (f, "scanner@contoso.com", to);
+  MbRoute          *route;
+  MbRecipient      *rcpt;
+
+  start (f);
+  settle (f);
+  route = mb_scheduler_lookup_route (f->scheduler, "m365");
+  g_assert_nonnull (route);
+  g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_PAUSED);
+  g_assert_nonnull (strstr (mb_route_get_pause_reason (route), "password"));
+  g_assert_cmpuint (mb_scheduler_get_length (f->scheduler), ==, 1);
+  g_assert_cmpint (mb_scheduler_get_state (f->scheduler), ==,
+                   MB_SCHEDULER_STATE_RUNNING);
+  g_assert_nonnull (lookup (f, id));
+  rcpt = lookup (f, id)->recipients->pdata[0];
+  g_assert_cmpint (rcpt->state, ==, MB_RECIPIENT_STATE_QUEUED);
+  g_assert_cmpuint (rcpt->attempts, ==, 0);
+  g_assert_false (mb_scheduler_is_busy (f->scheduler, id));
+
+  /* A message committed after the start is picked up as well. */
+  {
+    g_autofree char *id2 = queue_message (f, "scanner@contoso.com", to);
+
+    WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 2);
+    g_assert_nonnull (lookup (f, id2));
+  }
+}
+
+/* After delay-notice-after one notice is queued (once); after
+ * expire-after the pending recipients fail with mb.expired, the failure
+ * report is committed, then the original is removed ("message-failed"). */
+static void
+test_notice_then_expiry (Fixture *f, gconstpointer data)
+{
+  const char *const to[] = { "a@contoso.com", NULL };
+  g_autofree char  *id = queue_message (f, "scanner@contoso.com", to);
+  g_autoptr (GPtrArray) ids = NULL;
+  const MbEnvelope *report = NULL;
+
+  start (f);
+  settle (f);
+  g_assert_cmpint (lookup (f, id)->delay_notice_sent, ==, 0);
+
+  /* Just before the delay notice: nothing. */
+  f->now += (4 * HOUR - 1) * G_USEC_PER_SEC;
+  settle (f);
+  g_assert_cmpuint (mb_scheduler_get_length (f->scheduler), ==, 1);
+
+  f->now += 1 * G_USEC_PER_SEC;
+  WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 2
+                     && lookup (f, id)->delay_notice_sent != 0
+                     && !mb_scheduler_is_busy (f->scheduler, id));
+  g_assert_cmpint (lookup (f, id)->delay_notice_sent, ==,
+                   f->now / G_USEC_PER_SEC);
+  {
+    /* Written to disk, so a restart does not send it again. */
+    g_autoptr (MbEnvelope) on_disk
+        = mb_spool_load_envelope (f->spool, id, NULL);
+
+    g_assert_cmpint (on_disk->delay_notice_sent, ==, f->now / G_USEC_PER_SEC);
+  }
+
+  /* Expiry of the original (not yet of the notice, which came later). */
+  f->now += (2 * DAY - 4 * HOUR) * G_USEC_PER_SEC;
+  WAIT_UNTIL (f, f->n_failed == 1);
+  g_assert_cmpstr (f->failed_ids->pdata[0], ==, id);
+  g_assert_null (lookup (f, id));
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (MbEnvelope) gone = mb_spool_load_envelope (f->spool, id, &error);
+
+    g_assert_null (gone);
+    g_assert_error (error, MB_SPOOL_ERROR, MB_SPOOL_ERROR_NOT_FOUND);
+  }
+
+  /* Left: the delay notice and the failure report, both from <>; the
+   * failure report also to the admin. */
+  WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 2);
+  ids = mb_scheduler_list_ids (f->scheduler);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const MbEnvelope *envelope = lookup (f, ids->pdata[i]);
+
+      g_assert_cmpstr (envelope->sender, ==, "");
+      if (envelope->recipients->len == 2)
+        report = envelope;
+    }
+  g_assert_nonnull (report);
+  g_assert_cmpstr (((MbRecipient *)report->recipients->pdata[0])->address, ==,
+                   "scanner@contoso.com");
+  g_assert_cmpstr (((MbRecipient *)report->recipients->pdata[1])->address, ==,
+                   "admin@contoso.com");
+  g_assert_cmpint (report->received, ==, f->now / G_USEC_PER_SEC);
+}
+
+/* Pause and resume change the state and announce it; retry refuses an
+ * unknown id and makes deferred recipients due now. */
+static void
+test_pause_and_retry (Fixture *f, gconstpointer data)
+{
+  const char *const to[] = { "a@contoso.com", NULL };
+  g_autofree char  *id = queue_message (f, "scanner@contoso.com", to);
+  g_autoptr (GError) error = NULL;
+  guint changed;
+
+  start (f);
+  settle (f);
+  changed = f->n_changed;
+  mb_scheduler_set_paused (f->scheduler, TRUE);
+  g_assert_true (mb_scheduler_get_paused (f->scheduler));
+  g_assert_cmpint (mb_scheduler_get_state (f->scheduler), ==,
+                   MB_SCHEDULER_STATE_PAUSED);
+  settle (f);
+  g_assert_cmpuint (f->n_changed, >, changed);
+  mb_scheduler_set_paused (f->scheduler, FALSE);
+  g_assert_cmpint (mb_scheduler_get_state (f->scheduler), ==,
+                   MB_SCHEDULER_STATE_RUNNING);
+
+  g_assert_false (mb_scheduler_retry (f->scheduler, "nope", &error));
+  g_assert_error (error, MB_SCHEDULER_ERROR, MB_SCHEDULER_ERROR_NOT_FOUND);
+  g_assert_true (mb_scheduler_retry (f->scheduler, id, NULL));
+  g_assert_true (mb_scheduler_retry (f->scheduler, NULL, NULL));
+  g_assert_cmpuint (mb_scheduler_get_n_deferred (f->scheduler), ==, 0);
+}
+
+/* Without any [route] the state says so and the message stays queued. */
+static void
+test_no_route (Fixture *f, gconstpointer data)
+{
+  const char *const to[] = { "a@contoso.com", NULL };
+  g_autofree char  *id = NULL;
+  g_autoptr (GPtrArray) routes = NULL;
+
+  start (f);
+  g_assert_cmpint (mb_scheduler_get_state (f->scheduler), ==,
+                   MB_SCHEDULER_STATE_RUNNING);
+  id = queue_message (f, "scanner@contoso.com", to);
+  WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 1);
+  routes = mb_scheduler_get_routes (f->scheduler);
+  g_assert_cmpuint (routes->len, ==, 0);
+  g_assert_cmpint (mb_scheduler_get_state (f->scheduler), ==,
+                   MB_SCHEDULER_STATE_NO_ROUTE);
+  g_assert_cmpstr (
+      mb_scheduler_state_to_string (mb_scheduler_get_state (f->scheduler)), ==,
+      "no-route-configured");
+  f->now += HOUR * G_USEC_PER_SEC;
+  settle (f);
+  g_assert_nonnull (lookup (f, id));
+}
+
+/* An OAuth route without any token source needs a sign-in and sends
+ * nothing; the only route is used without [relay] route=. */
+static void
+test_needs_signin (Fixture *f, gconstpointer data)
+{
+  const char *const to[] = { "a@contoso.com", NULL };
+  g_autofree char  *id = queue_message (f, "scanner@contoso.com", to);
+  MbRoute          *route;
+
+  start (f);
+  settle (f);
+  route = mb_scheduler_lookup_route (f->scheduler, "m365");
+  g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_NEEDS_SIGNIN);
+  g_assert_cmpuint (
+      ((MbRecipient *)lookup (f, id)->recipients->pdata[0])->attempts, ==, 0);
+  g_assert_cmpint (mb_scheduler_get_state (f->scheduler), ==,
+                   MB_SCHEDULER_STATE_RUNNING);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/relay/scheduler/route/paused-keeps-queue", Fixture,
+              paused_route, fixture_set_up, test_paused_route_keeps_queue,
+              fixture_tear_down);
+  g_test_add ("/relay/scheduler/reports/notice-then-expiry", Fixture,
+              paused_route, fixture_set_up, test_notice_then_expiry,
+              fixture_tear_down);
+  g_test_add ("/relay/scheduler/api/pause-and-retry", Fixture, paused_route,
+              fixture_set_up, test_pause_and_retry, fixture_tear_down);
+  g_test_add ("/relay/scheduler/route/needs-signin", Fixture, oauth_route,
+              fixture_set_up, test_needs_signin, fixture_tear_down);
+  g_test_add ("/relay/scheduler/route/none-configured", Fixture, "",
+              fixture_set_up, test_no_route, fixture_tear_down);
+  return g_test_run ();
+}
