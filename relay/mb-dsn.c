@@ -45,6 +45,7 @@
 
 #include "mb-dsn.h"
 #include "mb-dsn-private.h"
+#include "mb-mime.h"
 
 #include <gmime/gmime.h>
 #include <string.h>
@@ -82,18 +83,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeFormatOptions, g_mime_format_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddress, g_object_unref)
 
 /* Helpers */
-
-static void
-ensure_gmime (void)
-{
-  static gsize initialized = 0;
-
-  if (g_once_init_enter (&initialized))
-    {
-      g_mime_init ();
-      g_once_init_leave (&initialized, 1);
-    }
-}
 
 static void
 original_clear (MbDsnOriginal *original)
@@ -165,20 +154,6 @@ state_matches (MbDsnKind kind, MbRecipientState state)
     }
 }
 
-/* The offset just past the empty line that ends the header section,
- * searching from @from on; 2 when @data starts with the empty line (no
- * fields); 0 when there is none (yet). */
-static gsize
-find_header_end (const guint8 *data, gsize len, gsize from)
-{
-  if (len >= 2 && data[0] == '\r' && data[1] == '\n')
-    return 2;
-  for (gsize i = from; i + 2 < len; i++)
-    if (data[i] == '\n' && data[i + 1] == '\r' && data[i + 2] == '\n')
-      return i + 3;
-  return 0;
-}
-
 /* The end of the last complete line in @data (0 if none). */
 static gsize
 find_last_line_end (const guint8 *data, gsize len)
@@ -203,7 +178,7 @@ scan_original_header (const guint8 *data, gsize len, MbDsnOriginal *original)
 
   if (len == 0)
     return;
-  ensure_gmime ();
+  mb_mime_ensure_init ();
   stream = g_mime_stream_mem_new_with_buffer ((const char *)data, len);
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
@@ -271,7 +246,7 @@ read_original (GInputStream  *stream,
       /* Search what the last read added, plus two bytes for an empty line
        * that straddles two reads. */
       if (header_end == 0)
-        header_end = find_header_end (
+        header_end = mb_mime_find_header_end (
             data->data, old_len,
             old_len >= READ_CHUNK + 2 ? old_len - READ_CHUNK - 2 : 0);
       if (header_end != 0 && !want_full)
@@ -289,7 +264,7 @@ read_original (GInputStream  *stream,
       eof = n == 0;
     }
   if (header_end == 0)
-    header_end = find_header_end (data->data, data->len, 0);
+    header_end = mb_mime_find_header_end (data->data, data->len, 0);
 
   /* Without an empty line it is all header (up to its last whole line when
    * cut short by the limit). */
@@ -652,7 +627,7 @@ mb_dsn_build (MbDsnKind           kind,
       return NULL;
     }
 
-  ensure_gmime ();
+  mb_mime_ensure_init ();
   report
       = assemble (kind, envelope, reported, options, &taken, original != NULL);
   original_clear (&taken);

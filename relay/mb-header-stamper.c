@@ -40,6 +40,7 @@
 #define G_LOG_DOMAIN "mb-header-stamper"
 
 #include "mb-header-stamper.h"
+#include "mb-mime.h"
 
 #include <gmime/gmime.h>
 #include <string.h>
@@ -60,18 +61,6 @@ struct _MbHeaderStamper
 };
 
 /* Helpers */
-
-static void
-ensure_gmime (void)
-{
-  static gsize initialized = 0;
-
-  if (g_once_init_enter (&initialized))
-    {
-      g_mime_init ();
-      g_once_init_leave (&initialized, 1);
-    }
-}
 
 /* RFC 5322 3.6.8: a field starts with printable ASCII other than ":", then
  * (obs-optional, 4.5.8) blanks, then ":".  Decides whether a device sent
@@ -119,7 +108,7 @@ scan_headers (const guint8 *data,
   if (len == 0)
     return;
 
-  ensure_gmime ();
+  mb_mime_ensure_init ();
   stream = g_mime_stream_mem_new_with_buffer ((const char *)data, len);
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
@@ -169,7 +158,7 @@ release (MbHeaderStamper *self,
       g_autofree char *date = NULL;
       g_autofree char *line = NULL;
 
-      ensure_gmime ();
+      mb_mime_ensure_init ();
       date = g_mime_utils_header_format_date (now);
       line = g_strdup_printf ("Date: %s\r\n", date);
       g_byte_array_append (out, (const guint8 *)line, strlen (line));
@@ -178,7 +167,7 @@ release (MbHeaderStamper *self,
     {
       g_autofree char *line = NULL;
 
-      ensure_gmime ();
+      mb_mime_ensure_init ();
       self->message_id = g_mime_utils_generate_message_id (self->hostname);
       line = g_strdup_printf ("Message-ID: <%s>\r\n", self->message_id);
       g_byte_array_append (out, (const guint8 *)line, strlen (line));
@@ -462,7 +451,7 @@ mb_header_stamper_format_received (const char *helo,
     *last = with_semicolon;
   }
 
-  ensure_gmime ();
+  mb_mime_ensure_init ();
   if (when == NULL)
     when = now = g_date_time_new_now_local ();
   date = g_mime_utils_header_format_date (when);

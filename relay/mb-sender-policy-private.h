@@ -7,7 +7,6 @@
 G_BEGIN_DECLS
 
 /* g_mime_init() once per process, from any thread. */
-void mb_sender_policy_ensure_gmime (void);
 
 /* A header value as one line: folds removed, other line breaks and control
  * characters turned into spaces, trimmed. */

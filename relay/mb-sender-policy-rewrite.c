@@ -33,6 +33,7 @@
 
 #include "mb-sender-policy.h"
 #include "mb-sender-policy-private.h"
+#include "mb-mime.h"
 
 #include <gmime/gmime.h>
 #include <string.h>
@@ -142,26 +143,12 @@ append_folded (GByteArray *out, const char *name, const char *value)
   g_byte_array_append (out, (const guint8 *)line->str, line->len);
 }
 
-/* The offset just past the empty line that ends the header section,
- * searching from @from on; 2 when @data starts with the empty line (no
- * fields); 0 when there is none (yet). */
-static gsize
-find_header_end (const guint8 *data, gsize len, gsize from)
-{
-  if (len >= 2 && data[0] == '\r' && data[1] == '\n')
-    return 2;
-  for (gsize i = from; i + 2 < len; i++)
-    if (data[i] == '\n' && data[i + 1] == '\r' && data[i + 2] == '\n')
-      return i + 3;
-  return 0;
-}
-
 /* Where the header section in @data stops: the offset of the empty line,
  * or @len when there is none. */
 static gsize
 find_terminator (const guint8 *data, gsize len)
 {
-  gsize end = find_header_end (data, len, 0);
+  gsize end = mb_mime_find_header_end (data, len, 0);
 
   return end != 0 ? end - 2 : len;
 }
@@ -209,7 +196,7 @@ parse_header (const guint8 *data, gsize len)
 
   if (len == 0)
     return NULL;
-  mb_sender_policy_ensure_gmime ();
+  mb_mime_ensure_init ();
   stream = g_mime_stream_mem_new_with_buffer ((const char *)data, len);
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
@@ -512,7 +499,7 @@ mb_sender_policy_read_header (GInputStream *message,
 
       /* Search only the new bytes, plus two for an empty line that
        * straddles two reads. */
-      end = find_header_end (data->data, data->len, from);
+      end = mb_mime_find_header_end (data->data, data->len, from);
       if (end != 0)
         break;
     }

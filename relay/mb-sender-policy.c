@@ -58,6 +58,7 @@
 #include <string.h>
 
 #include "mb-smtp-parser.h"
+#include "mb-mime.h"
 
 #define VIA_SUFFIX " (via Mailbridge)"
 
@@ -291,7 +292,7 @@ decide_from (const MbSenderPolicyConfig *config,
 
   if (header_from != NULL)
     {
-      mb_sender_policy_ensure_gmime ();
+      mb_mime_ensure_init ();
       raw = mb_sender_policy_unfold (header_from);
       list = internet_address_list_parse (NULL, raw);
       first = get_first_mailbox (list);
@@ -559,18 +560,6 @@ mb_sender_decision_free (MbSenderDecision *decision)
 }
 
 /* Private API (mb-sender-policy-private.h) */
-
-void
-mb_sender_policy_ensure_gmime (void)
-{
-  static gsize initialized = 0;
-
-  if (g_once_init_enter (&initialized))
-    {
-      g_mime_init ();
-      g_once_init_leave (&initialized, 1);
-    }
-}
 
 /* A header value as one line: folds removed, other line breaks and
  * control characters turned into spaces. */

@@ -43,7 +43,7 @@ struct _MbSmtpReplyParser
 GQuark
 mb_smtp_reply_error_quark (void)
 {
-  return g_quark_from_static_string ("mb - smtp - reply - error - quark");
+  return g_quark_from_static_string ("mb-smtp-reply-error-quark");
 }
 
 G_DEFINE_BOXED_TYPE (MbSmtpReply,
