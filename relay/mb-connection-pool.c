@@ -1,11 +1,12 @@
 /* mb-connection-pool.c - the upstream connections of one route
  *
  * WHAT IT DOES
- *   Builds the MbSmtpClientOptions of a route once (host, port, TLS
- *   policy, trust file, client certificate, sign-in with the secret from
- *   the secrets file), opens connections on demand (trying the MX hosts in
- *   order when the first cannot be reached), parks ready connections for
- *   the next message and QUITs them after an idle timeout.
+ *   Builds the MbSmtpClientOptions of a route (host, port, TLS policy,
+ *   trust file) and, for each new connection, asks the route's
+ *   MbRouteSignin for the sign-in part (password or a valid OAuth access
+ *   token, client certificate); opens connections on demand (trying the MX
+ *   hosts in order when the first cannot be reached), parks ready
+ *   connections for the next message and QUITs them after an idle timeout.
  *
  * GUARANTEES
  *   - Never more open connections (connecting, busy or idle) than the
@@ -14,17 +15,23 @@
  *   - A failed connect is recorded on the route (reply or "mb." pseudo
  *     reply) and starts a back-off on the retry schedule, so the queue
  *     does not try every message against a dead upstream.
- *   - Secrets live only in the options (wiped when freed by
- *     mb-smtp-client) and are never logged.  TLS is always verified; the
- *     trust file only adds CAs.
- *   - A route that cannot sign in (OAuth without a token source, basic
- *     without a password, an unreadable client certificate) says so in
- *     its state and one log line, and sends nothing.
+ *   - Secrets live only in the options of one connection (wiped when
+ *     freed by mb-smtp-client) and are never logged.  TLS is always
+ *     verified; the trust file only adds CAs.
+ *   - A route that cannot sign in (see mb-route-signin) says so in its
+ *     state, sends nothing, and its messages wait without counting an
+ *     attempt.
+ *   - A refused XOAUTH2 token (535) is retried once, at once, with a token
+ *     Entra issues anew; a second refusal is logged with what to check
+ *     (SMTP AUTH disabled, a missing SMTP.Send or SMTP.SendAsApp
+ *     permission, an unregistered service principal) and counts as a
+ *     failed connect: the back-off and the route's pause on repeated
+ *     replies apply, so the server never sees a tight loop.
  *
  * WHAT IT DOES NOT DO
- *   It does not pace messages (mb-pacer, asked by the scheduler), refresh
- *   OAuth tokens (issue 5: only a static access-token from the secrets
- *   file is used), or choose which message goes on which connection.
+ *   It does not pace messages (mb-pacer, asked by the scheduler), read
+ *   secrets or renew tokens (mb-route-signin), or choose which message
+ *   goes on which connection.
  *
  * RFC 5321 5.1 (MX order), 4.1.1.10 (QUIT); RFC 3207 (STARTTLS);
  * RFC 4954 (AUTH).
@@ -36,8 +43,6 @@
 #include "mb-delivery.h"
 #include "mb-retry.h"
 
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <string.h>
 
 typedef struct
@@ -51,9 +56,9 @@ struct _MbConnectionPool
   GObject parent_instance;
 
   MbRoute             *route;    /* (owned) */
-  MbSmtpClientOptions *options;  /* (owned) host filled per connect */
+  MbRouteSignin       *signin;   /* (owned) */
+  MbSmtpClientOptions *options;  /* (owned) without sign-in or host */
   GArray              *schedule; /* (owned) (element-type gint64) */
-  gboolean             usable;   /* sign-in material is complete */
   guint                idle_timeout;
   GQueue               idle;          /* (element-type IdleEntry) (owned) */
   guint                n_open;        /* holding a pacer slot */
@@ -64,10 +69,14 @@ struct _MbConnectionPool
 
 typedef struct
 {
-  GPtrArray *hosts; /* (owned) (element-type utf8) */
-  guint      next;
-  guint16    port;
-  GError    *first_error; /* (owned) (nullable) */
+  MbSmtpClientOptions *options; /* (owned) with this connection's sign-in */
+  GPtrArray           *hosts;   /* (owned) (element-type utf8) */
+  guint                next;
+  guint16              port;
+  GError              *first_error;  /* (owned) (nullable) */
+  gboolean             holding_slot; /* a pacer slot is ours */
+  gboolean             no_signin;    /* the route cannot sign in */
+  gboolean             renewed;      /* retried with a new token */
 } OpenData;
 
 enum
@@ -81,184 +90,18 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (MbConnectionPool, mb_connection_pool, G_TYPE_OBJECT)
 
 static void connect_next (GTask *task);
+static void connect_host (GTask *task, const char *host);
 
 static void
 open_data_free (OpenData *data)
 {
+  g_clear_pointer (&data->options, mb_smtp_client_options_free);
   g_clear_pointer (&data->hosts, g_ptr_array_unref);
   g_clear_error (&data->first_error);
   g_free (data);
 }
 
 /* Helpers */
-
-/* The CERTIFICATE blocks of a PEM text, without any key block. */
-static char *
-extract_certificates (const char *pem)
-{
-  GString    *out = g_string_new (NULL);
-  const char *p = pem;
-
-  for (;;)
-    {
-      const char *begin = strstr (p, "-----BEGIN CERTIFICATE-----");
-      const char *end;
-
-      if (begin == NULL)
-        break;
-      end = strstr (begin, "-----END CERTIFICATE-----");
-      if (end == NULL)
-        break;
-      end += strlen ("-----END CERTIFICATE-----");
-      g_string_append_len (out, begin, end - begin);
-      g_string_append_c (out, '\n');
-      p = end;
-    }
-  return g_string_free (out, FALSE);
-}
-
-/* GIO's TLS backend reads only unencrypted keys: decrypt with GnuTLS into
- * memory and hand GIO a plain PKCS#8 PEM (the form it parses for every
- * key type), wiping every copy afterwards. */
-static GTlsCertificate *
-load_encrypted (const char *cert_path,
-                const char *key_path,
-                const char *passphrase,
-                GError    **error)
-{
-  g_autofree char      *cert_pem = NULL;
-  g_autofree char      *certs = NULL;
-  char                 *key_pem = NULL;
-  gsize                 key_len = 0;
-  gnutls_x509_privkey_t key = NULL;
-  gnutls_datum_t        in, out = { NULL, 0 };
-  GTlsCertificate      *certificate = NULL;
-  int                   rc;
-
-  if (!g_file_get_contents (cert_path, &cert_pem, NULL, error)
-      || !g_file_get_contents (key_path, &key_pem, &key_len, error))
-    return NULL;
-  certs = extract_certificates (cert_pem);
-
-  in.data = (unsigned char *)key_pem;
-  in.size = key_len;
-  rc = gnutls_x509_privkey_init (&key);
-  if (rc == GNUTLS_E_SUCCESS)
-    rc = gnutls_x509_privkey_import2 (key, &in, GNUTLS_X509_FMT_PEM, passphrase,
-                                      0);
-  if (rc == GNUTLS_E_SUCCESS)
-    rc = gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_PEM, NULL,
-                                            GNUTLS_PKCS_PLAIN, &out);
-  explicit_bzero (key_pem, key_len);
-  g_free (key_pem);
-  if (key != NULL)
-    gnutls_x509_privkey_deinit (key);
-  if (rc != GNUTLS_E_SUCCESS)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "the key %s cannot be decrypted with the "
-                   "client-key-passphrase of the secrets file: %s",
-                   key_path, gnutls_strerror (rc));
-      return NULL;
-    }
-  {
-    g_autofree char *combined = NULL;
-    gsize            combined_len;
-
-    combined = g_strdup_printf ("%s%.*s", certs, (int)out.size,
-                                (const char *)out.data);
-    combined_len = strlen (combined);
-    explicit_bzero (out.data, out.size);
-    gnutls_free (out.data);
-    certificate = g_tls_certificate_new_from_pem (combined, -1, error);
-    explicit_bzero (combined, combined_len);
-  }
-  return certificate;
-}
-
-static GTlsCertificate *
-load_client_certificate (const MbRouteConfig *config,
-                         const char          *passphrase,
-                         GError             **error)
-{
-  const char *key_path = config->client_key != NULL
-                             ? config->client_key
-                             : config->client_certificate;
-
-  if (passphrase != NULL)
-    return load_encrypted (config->client_certificate, key_path, passphrase,
-                           error);
-  return g_tls_certificate_new_from_files (config->client_certificate, key_path,
-                                           error);
-}
-
-static MbSmtpClientAuth
-client_auth_for (MbRouteAuth auth)
-{
-  switch (auth)
-    {
-    case MB_ROUTE_AUTH_BASIC:
-      /* Exchange Online offers LOGIN and XOAUTH2, never PLAIN (M365-FACTS
-       * 5). */
-      return MB_SMTP_CLIENT_AUTH_LOGIN;
-    case MB_ROUTE_AUTH_OAUTH_DEVICE:
-    case MB_ROUTE_AUTH_OAUTH_BROWSER:
-    case MB_ROUTE_AUTH_OAUTH_APP:
-      return MB_SMTP_CLIENT_AUTH_XOAUTH2;
-    case MB_ROUTE_AUTH_NONE:
-    default:
-      return MB_SMTP_CLIENT_AUTH_NONE;
-    }
-}
-
-/* Fills the sign-in part of the options; FALSE when the route cannot sign
- * in, after setting its state. */
-static gboolean
-set_up_signin (MbConnectionPool    *self,
-               const MbRouteConfig *config,
-               MbCredentialsFile   *credentials)
-{
-  MbSmtpClientAuth auth = client_auth_for (config->auth);
-  const char      *kind = auth == MB_SMTP_CLIENT_AUTH_LOGIN
-                              ? MB_CREDENTIALS_KIND_PASSWORD
-                              : MB_CREDENTIALS_KIND_ACCESS_TOKEN;
-  char            *secret = NULL;
-
-  self->options->auth = auth;
-  if (auth == MB_SMTP_CLIENT_AUTH_NONE)
-    return TRUE;
-
-  self->options->username = g_strdup (config->mailbox);
-  if (credentials != NULL)
-    secret = mb_credentials_file_lookup (credentials, config->name, kind);
-  if (secret != NULL && config->mailbox != NULL)
-    {
-      self->options->secret = secret;
-      return TRUE;
-    }
-  mb_smtp_secret_free (secret);
-
-  if (auth == MB_SMTP_CLIENT_AUTH_XOAUTH2)
-    {
-      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MB_ROUTE",
-                        config->name, "MESSAGE",
-                        "route=%s state=needs-signin reason=\"no OAuth "
-                        "token: sign in, or set access-token in [route %s] "
-                        "of the secrets file\"",
-                        config->name, config->name);
-      mb_route_set_needs_signin (self->route, TRUE);
-    }
-  else
-    {
-      g_autofree char *reason = g_strdup_printf (
-          "No %s for [route %s]: set password in the secrets file "
-          "([relay] secrets)",
-          config->mailbox == NULL ? "mailbox" : "password", config->name);
-
-      mb_route_pause (self->route, reason);
-    }
-  return FALSE;
-}
 
 static void
 free_slot (MbConnectionPool *self)
@@ -313,6 +156,52 @@ on_idle_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Logs a refusal of a token Entra had just issued: the cause is on the
+ * Microsoft 365 side, and the admin needs to know where to look. */
+static void
+log_fresh_token_refused (MbConnectionPool *self, const GError *error)
+{
+  const MbSmtpReply *reply = mb_smtp_client_error_get_reply (error);
+  g_autofree char   *line
+      = reply != NULL ? mb_smtp_reply_to_string (reply) : g_strdup ("");
+  const char *name = mb_route_get_name (self->route);
+  gboolean    app = mb_route_get_auth (self->route) == MB_ROUTE_AUTH_OAUTH_APP;
+
+  g_strdelimit (line, "\"\r\n", '\'');
+  g_log_structured (
+      G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MB_ROUTE", name, "MESSAGE",
+      "route=%s auth=xoauth2 token=fresh refused reply=\"%s\" hint=\"Microsoft "
+      "365 refused a token Microsoft Entra ID had just issued. Check that "
+      "SMTP AUTH is allowed for the tenant and the mailbox (Set-CASMailbox "
+      "-Identity <mailbox> -SmtpClientAuthenticationDisabled $false), that "
+      "the app registration has the %s permission with admin consent%s\"",
+      name, line,
+      app ? "Office 365 Exchange Online SMTP.SendAsApp" : "delegated SMTP.Send",
+      app ? ", and that its service principal is registered in Exchange "
+            "Online (New-ServicePrincipal) with FullAccess on the mailbox "
+            "(Add-MailboxPermission)"
+          : "");
+}
+
+static void
+renewed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  OpenData *data = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!mb_route_signin_prepare_finish (MB_ROUTE_SIGNIN (source), result,
+                                       data->options, &error))
+    {
+      data->no_signin = g_error_matches (error, MB_SMTP_CLIENT_ERROR,
+                                         MB_SMTP_CLIENT_ERROR_AUTH_UNAVAILABLE);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* The same host again: it answered, only the token was refused. */
+  connect_host (g_steal_pointer (&task), data->hosts->pdata[data->next - 1]);
+}
+
 static void
 connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -333,6 +222,24 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_pointer (task, g_steal_pointer (&client), g_object_unref);
       return;
     }
+  if (g_error_matches (error, MB_SMTP_CLIENT_ERROR,
+                       MB_SMTP_CLIENT_ERROR_AUTH_FAILED)
+      && mb_route_signin_can_renew (self->signin))
+    {
+      if (!data->renewed)
+        {
+          /* The token may have been revoked early: one more try with a
+           * token Entra issues now. */
+          g_debug ("route=%s token refused, renewing it once",
+                   mb_route_get_name (self->route));
+          data->renewed = TRUE;
+          mb_route_signin_token_refused (self->signin);
+          mb_route_signin_prepare_async (self->signin, self->cancellable,
+                                         renewed_cb, g_steal_pointer (&task));
+          return;
+        }
+      log_fresh_token_refused (self, error);
+    }
   if (data->first_error == NULL)
     data->first_error = g_error_copy (error);
   /* Only an unreachable host makes the next MX worth trying; TLS or
@@ -348,20 +255,28 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-connect_next (GTask *task)
+connect_host (GTask *task, const char *host)
 {
   MbConnectionPool *self = g_task_get_source_object (task);
   OpenData         *data = g_task_get_task_data (task);
   g_autoptr (MbSmtpClientOptions) options
-      = mb_smtp_client_options_copy (self->options);
+      = mb_smtp_client_options_copy (data->options);
   g_autoptr (MbSmtpClient) client = NULL;
 
   g_free (options->host);
-  options->host = g_strdup (data->hosts->pdata[data->next++]);
+  options->host = g_strdup (host);
   options->port = data->port;
   client = mb_smtp_client_new (options);
   g_object_set_data (G_OBJECT (client), "mb-pool", self);
   mb_smtp_client_connect_async (client, self->cancellable, connect_cb, task);
+}
+
+static void
+connect_next (GTask *task)
+{
+  OpenData *data = g_task_get_task_data (task);
+
+  connect_host (task, data->hosts->pdata[data->next++]);
 }
 
 static void
@@ -381,6 +296,26 @@ resolve_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   connect_next (g_steal_pointer (&task));
 }
 
+static void
+prepared_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  MbConnectionPool *self = g_task_get_source_object (task);
+  OpenData         *data = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!mb_route_signin_prepare_finish (MB_ROUTE_SIGNIN (source), result,
+                                       data->options, &error))
+    {
+      data->no_signin = g_error_matches (error, MB_SMTP_CLIENT_ERROR,
+                                         MB_SMTP_CLIENT_ERROR_AUTH_UNAVAILABLE);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  mb_route_resolve_async (self->route, NULL, NULL, self->cancellable,
+                          resolve_cb, g_steal_pointer (&task));
+}
+
 /* Overrides */
 
 static void
@@ -398,6 +333,7 @@ mb_connection_pool_finalize (GObject *object)
 {
   MbConnectionPool *self = MB_CONNECTION_POOL (object);
 
+  g_clear_object (&self->signin);
   g_clear_object (&self->route);
   g_clear_pointer (&self->options, mb_smtp_client_options_free);
   g_clear_pointer (&self->schedule, g_array_unref);
@@ -431,12 +367,11 @@ mb_connection_pool_init (MbConnectionPool *self)
 MbConnectionPool *
 mb_connection_pool_new (MbRoute             *route,
                         const MbRouteConfig *config,
-                        MbCredentialsFile   *credentials,
+                        MbCredentials       *credentials,
                         const char          *helo_name,
                         const GArray        *retry_schedule)
 {
   MbConnectionPool *self;
-  char             *passphrase = NULL;
 
   g_return_val_if_fail (MB_IS_ROUTE (route), NULL);
   g_return_val_if_fail (config != NULL && helo_name != NULL, NULL);
@@ -450,30 +385,15 @@ mb_connection_pool_new (MbRoute             *route,
                            ? MB_SMTP_CLIENT_TLS_OPPORTUNISTIC
                            : MB_SMTP_CLIENT_TLS_REQUIRED;
   self->options->trust_file = g_strdup (config->trust);
-  self->usable = set_up_signin (self, config, credentials);
-
-  if (self->usable && config->client_certificate != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-
-      if (credentials != NULL)
-        passphrase = mb_credentials_file_lookup (
-            credentials, config->name,
-            MB_CREDENTIALS_KIND_CLIENT_KEY_PASSPHRASE);
-      self->options->client_certificate
-          = load_client_certificate (config, passphrase, &error);
-      mb_smtp_secret_free (passphrase);
-      if (self->options->client_certificate == NULL)
-        {
-          g_autofree char *reason
-              = g_strdup_printf ("The client certificate %s cannot be used: %s",
-                                 config->client_certificate, error->message);
-
-          mb_route_pause (route, reason);
-          self->usable = FALSE;
-        }
-    }
+  self->signin = mb_route_signin_new (route, config, credentials);
   return self;
+}
+
+MbRouteSignin *
+mb_connection_pool_get_signin (MbConnectionPool *self)
+{
+  g_return_val_if_fail (MB_IS_CONNECTION_POOL (self), NULL);
+  return self->signin;
 }
 
 MbRoute *
@@ -545,17 +465,13 @@ mb_connection_pool_open_async (MbConnectionPool   *self,
 
   g_return_if_fail (MB_IS_CONNECTION_POOL (self));
 
+  OpenData *data;
+
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, mb_connection_pool_open_async);
-  g_task_set_task_data (task, g_new0 (OpenData, 1),
-                        (GDestroyNotify)open_data_free);
-  if (!self->usable)
-    {
-      g_task_return_new_error (
-          task, MB_SMTP_CLIENT_ERROR, MB_SMTP_CLIENT_ERROR_AUTH_UNAVAILABLE,
-          "Route %s cannot sign in", mb_route_get_name (self->route));
-      return;
-    }
+  data = g_new0 (OpenData, 1);
+  data->options = mb_smtp_client_options_copy (self->options);
+  g_task_set_task_data (task, data, (GDestroyNotify)open_data_free);
   if (!mb_pacer_try_acquire_connection (mb_route_get_pacer (self->route)))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY,
@@ -564,8 +480,9 @@ mb_connection_pool_open_async (MbConnectionPool   *self,
       return;
     }
   self->n_open++;
-  mb_route_resolve_async (self->route, NULL, NULL, self->cancellable,
-                          resolve_cb, g_steal_pointer (&task));
+  data->holding_slot = TRUE;
+  mb_route_signin_prepare_async (self->signin, self->cancellable, prepared_cb,
+                                 g_steal_pointer (&task));
 }
 
 MbSmtpClient *
@@ -574,29 +491,29 @@ mb_connection_pool_open_finish (MbConnectionPool *self,
                                 GError          **error)
 {
   g_autoptr (GError) local_error = NULL;
+  OpenData     *data;
   MbSmtpClient *client;
 
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
+  data = g_task_get_task_data (G_TASK (result));
   client = g_task_propagate_pointer (G_TASK (result), &local_error);
   if (client != NULL)
     return client;
 
-  if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_BUSY)
-      && !g_error_matches (local_error, MB_SMTP_CLIENT_ERROR,
-                           MB_SMTP_CLIENT_ERROR_AUTH_UNAVAILABLE))
+  if (data->holding_slot)
+    free_slot (self);
+  /* A route that cannot sign in already says why in its state: that is
+   * no failed connect. */
+  if (data->holding_slot && !data->no_signin
+      && !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       gint64 delay;
 
-      free_slot (self);
-      if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          self->failures++;
-          delay = mb_retry_get_delay (self->schedule, self->failures);
-          self->backoff_until
-              = g_get_monotonic_time () + delay * G_USEC_PER_SEC;
-          mb_delivery_record_error (self->route, local_error);
-        }
+      self->failures++;
+      delay = mb_retry_get_delay (self->schedule, self->failures);
+      self->backoff_until = g_get_monotonic_time () + delay * G_USEC_PER_SEC;
+      mb_delivery_record_error (self->route, local_error);
     }
   g_propagate_error (error, g_steal_pointer (&local_error));
   return NULL;

@@ -13,8 +13,9 @@
 
 #include <gio/gio.h>
 
-#include "mb-credentials-file.h"
+#include "mb-credentials.h"
 #include "mb-relay-config.h"
+#include "mb-route-signin.h"
 #include "mb-route.h"
 #include "mb-smtp-client.h"
 
@@ -34,22 +35,24 @@ G_DECLARE_FINAL_TYPE (MbConnectionPool,
  * mb_connection_pool_new:
  * @route: the route (its pacer counts the connections).
  * @config: its [route NAME] (copied where needed).
- * @credentials: (nullable): the secrets file.
+ * @credentials: (nullable): the route's secret store (keyring or
+ *   secrets file).
  * @helo_name: our EHLO name.
  * @retry_schedule: (element-type gint64): for the back-off.
  *
- * Reads what sign-in needs now: a route that cannot sign in is set
- * NEEDS_SIGNIN (OAuth without a token) or paused with the reason (basic
- * without a password, an unreadable client certificate), with a log line.
- * Blocks briefly to read the client certificate (startup and reload).
+ * Starts reading what sign-in needs (mb-route-signin.h), without
+ * blocking: a route that cannot sign in is set NEEDS_SIGNIN or paused
+ * with the reason, with a log line.
  */
 MbConnectionPool *mb_connection_pool_new (MbRoute             *route,
                                           const MbRouteConfig *config,
-                                          MbCredentialsFile   *credentials,
+                                          MbCredentials       *credentials,
                                           const char          *helo_name,
                                           const GArray        *retry_schedule);
 
 MbRoute *mb_connection_pool_get_route (MbConnectionPool *self);
+/* (transfer none) The route's sign-in material (reload, problem). */
+MbRouteSignin *mb_connection_pool_get_signin (MbConnectionPool *self);
 
 void mb_connection_pool_set_idle_timeout (MbConnectionPool *self,
                                           guint             seconds);
@@ -64,8 +67,10 @@ gint64 mb_connection_pool_delay_for_open (MbConnectionPool *self);
 /* Ends the back-off after failed connects (the admin asked to retry). */
 void mb_connection_pool_reset_backoff (MbConnectionPool *self);
 
-/* Takes a slot and connects.  On failure the slot is freed, the route
- * records the failure and the back-off grows; the error is the client's. */
+/* Takes a slot, gets the sign-in material and connects.  On failure the
+ * slot is freed, the route records the failure and the back-off grows;
+ * the error is the client's.  MB_SMTP_CLIENT_ERROR_AUTH_UNAVAILABLE from
+ * the sign-in (the route is NEEDS_SIGNIN or paused) is not counted. */
 void          mb_connection_pool_open_async (MbConnectionPool   *self,
                                              GAsyncReadyCallback callback,
                                              gpointer            user_data);

@@ -4,9 +4,12 @@
  *   Exports the interface of data/org.mailbridge.Relay1.xml (code generated
  *   by gdbus-codegen) on /org/mailbridge/Relay1 and owns the well-known
  *   name.  This file holds the lifecycle, the status properties, pause and
- *   resume, and configuration check and reload; the queue, the log and
- *   test messages live in mb-control-{queue,log,test-send}.c, and the
- *   calls into the scheduler in mb-control-backend.c.
+ *   resume, configuration check and reload, and the routes' sign-in
+ *   (ReloadCredentials after `mailbridgectl signin`, and each route's
+ *   sign-in problem and expiring secret in Routes and AttentionReasons);
+ *   the queue, the log and test messages live in
+ *   mb-control-{queue,log,test-send}.c, and the calls into the scheduler
+ *   in mb-control-backend.c.
  *
  * Guarantees
  *   - The name is requested only after the object is exported and the
@@ -26,14 +29,19 @@
  *
  * What it does not do
  *   No authorisation: on the session bus the bus itself admits only the
- *   user.  System mode will ask polkit (not yet).  No sign-in (OAuth is
- *   another module).
+ *   user.  System mode will ask polkit (not yet).  No sign-in flow: the
+ *   relay never talks to the admin's browser or terminal (mailbridgectl
+ *   and the application run the flows and store the result).
  */
 #define G_LOG_DOMAIN "mb-control"
 
 #include "mb-control-private.h"
 
+#include "mb-build-config.h"
 #include "mb-relay-config.h"
+#if MB_HAVE_SCHEDULER
+#include "mb-scheduler.h"
+#endif
 #include "mb-smtp-server.h"
 #include "mb-spool.h"
 
@@ -105,15 +113,91 @@ format_listen_addresses (MbControl *self)
   return g_strv_builder_end (builder);
 }
 
+#if MB_HAVE_SCHEDULER
+/* The sign-in side of a route's health, which MbRoute does not hold: why
+ * it needs sign-in, and a secret about to expire. */
+static void
+add_signin_attention (MbControl *self, GPtrArray *reasons)
+{
+  MbScheduler *scheduler = mb_daemon_get_scheduler (self->daemon);
+  g_autoptr (GPtrArray) routes = NULL;
+
+  if (scheduler == NULL)
+    return;
+  routes = mb_scheduler_get_routes (scheduler);
+  for (guint i = 0; i < routes->len; i++)
+    {
+      const char *name = mb_route_get_name (routes->pdata[i]);
+      const char *problem = mb_scheduler_get_signin_problem (scheduler, name);
+      const char *expiry = mb_scheduler_get_expiry_warning (scheduler, name);
+      g_autofree char *plain = g_strdup_printf ("route %s needs sign-in", name);
+
+      for (guint j = 0; problem != NULL && j < reasons->len; j++)
+        if (g_strcmp0 (reasons->pdata[j], plain) == 0)
+          {
+            g_free (reasons->pdata[j]);
+            reasons->pdata[j] = g_strdup_printf ("%s: %s", plain, problem);
+          }
+      if (expiry != NULL)
+        g_ptr_array_add (reasons,
+                         g_strdup_printf ("route %s: %s", name, expiry));
+    }
+}
+
+/* Routes with the sign-in problem as the reason of a route that needs
+ * sign-in, and "attention". */
+static GVariant *
+add_signin_to_routes (MbControl *self, GVariant *routes)
+{
+  MbScheduler *scheduler = mb_daemon_get_scheduler (self->daemon);
+  g_autoptr (GVariant) owned = g_variant_ref_sink (routes);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (gsize i = 0; i < g_variant_n_children (owned); i++)
+    {
+      g_autoptr (GVariant) route = g_variant_get_child_value (owned, i);
+      GVariantDict dict;
+      const char  *name = NULL;
+      const char  *state = NULL;
+      const char  *reason = NULL;
+      const char  *problem = NULL;
+      const char  *expiry = NULL;
+
+      g_variant_dict_init (&dict, route);
+      g_variant_dict_lookup (&dict, "name", "&s", &name);
+      g_variant_dict_lookup (&dict, "state", "&s", &state);
+      g_variant_dict_lookup (&dict, "reason", "&s", &reason);
+      if (scheduler != NULL && name != NULL)
+        {
+          problem = mb_scheduler_get_signin_problem (scheduler, name);
+          expiry = mb_scheduler_get_expiry_warning (scheduler, name);
+        }
+      if (problem != NULL && g_strcmp0 (state, "needs-signin") == 0
+          && (reason == NULL || *reason == '\0'))
+        g_variant_dict_insert (&dict, "reason", "s", problem);
+      g_variant_dict_insert (&dict, "attention", "s",
+                             expiry != NULL ? expiry : "");
+      g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));
+    }
+  return g_variant_builder_end (&builder);
+}
+#endif
+
 void
 control_update_status (MbControl *self)
 {
   MbRelayConfig *config = mb_daemon_get_config (self->daemon);
   g_autoptr (GPtrArray) reasons = control_backend_attention_reasons (self);
+  GVariant *routes = control_backend_routes (self);
   g_auto (GStrv) listen = format_listen_addresses (self);
   gboolean    paused = control_backend_is_paused (self);
   const char *state;
 
+#if MB_HAVE_SCHEDULER
+  add_signin_attention (self, reasons);
+  routes = add_signin_to_routes (self, routes);
+#endif
   if (paused)
     state = "paused";
   else if (reasons->len > 0)
@@ -127,7 +211,7 @@ control_update_status (MbControl *self)
   mb_relay1_set_attention_reasons (self->skeleton,
                                    (const char *const *)reasons->pdata);
   mb_relay1_set_state (self->skeleton, state);
-  mb_relay1_set_routes (self->skeleton, control_backend_routes (self));
+  mb_relay1_set_routes (self->skeleton, routes);
   mb_relay1_set_listen_addresses (self->skeleton, (const char *const *)listen);
   mb_relay1_set_config_path (self->skeleton,
                              config->path != NULL ? config->path : "");
@@ -285,6 +369,111 @@ on_handle_reload_cb (MbControl *self, GDBusMethodInvocation *invocation)
   g_autofree char *path = resolve_config_path (self);
 
   load_config_async (self, path, reload_loaded_cb, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ReloadCredentials */
+
+#if MB_HAVE_SCHEDULER
+typedef struct
+{
+  MbControl             *self;       /* (owned) */
+  GDBusMethodInvocation *invocation; /* (owned) */
+  char                  *route;      /* (owned) (nullable) */
+} ReloadCall;
+
+static void
+reload_call_free (ReloadCall *call)
+{
+  g_clear_object (&call->self);
+  g_clear_object (&call->invocation);
+  g_free (call->route);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReloadCall, reload_call_free)
+
+static void
+credentials_reloaded_cb (GObject      *source,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr (ReloadCall) call = user_data;
+  MbControl   *self = call->self;
+  MbScheduler *scheduler = mb_daemon_get_scheduler (self->daemon);
+  g_autoptr (GError) error = NULL;
+  MbRoute    *route;
+  const char *reason = NULL;
+
+  if (!mb_daemon_reload_credentials_finish (MB_DAEMON (source), result, &error))
+    {
+      if (g_error_matches (error, MB_SCHEDULER_ERROR,
+                           MB_SCHEDULER_ERROR_NOT_FOUND))
+        g_dbus_method_invocation_return_error_literal (
+            g_steal_pointer (&call->invocation), MB_CONTROL_ERROR,
+            MB_CONTROL_ERROR_NOT_FOUND, error->message);
+      else
+        control_return_error (g_steal_pointer (&call->invocation),
+                              g_steal_pointer (&error));
+      return;
+    }
+  control_update_status (self);
+  route = call->route != NULL && scheduler != NULL
+              ? mb_scheduler_lookup_route (scheduler, call->route)
+              : NULL;
+  if (route == NULL)
+    {
+      mb_relay1_complete_reload_credentials (
+          self->skeleton, g_steal_pointer (&call->invocation),
+          mb_relay1_get_state (self->skeleton), "");
+      return;
+    }
+  reason = mb_route_get_pause_reason (route);
+  if (reason == NULL)
+    reason = mb_scheduler_get_signin_problem (scheduler, call->route);
+  g_info ("route=%s credentials reloaded state=%s", call->route,
+          mb_route_state_to_string (mb_route_get_state (route)));
+  mb_relay1_complete_reload_credentials (
+      self->skeleton, g_steal_pointer (&call->invocation),
+      mb_route_state_to_string (mb_route_get_state (route)),
+      reason != NULL ? reason : "");
+}
+#endif
+
+static gboolean
+on_handle_reload_credentials_cb (MbControl             *self,
+                                 GDBusMethodInvocation *invocation,
+                                 const char            *route)
+{
+#if MB_HAVE_SCHEDULER
+  MbScheduler *scheduler = mb_daemon_get_scheduler (self->daemon);
+  ReloadCall  *call;
+
+  if (scheduler == NULL)
+    {
+      g_dbus_method_invocation_return_error_literal (
+          invocation, MB_CONTROL_ERROR, MB_CONTROL_ERROR_NOT_SUPPORTED,
+          "Delivery is not running");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (*route != '\0' && mb_scheduler_lookup_route (scheduler, route) == NULL)
+    {
+      g_dbus_method_invocation_return_error (
+          invocation, MB_CONTROL_ERROR, MB_CONTROL_ERROR_NOT_FOUND,
+          "No route “%s” is configured", route);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  call = g_new0 (ReloadCall, 1);
+  call->self = g_object_ref (self);
+  call->invocation = g_object_ref (invocation);
+  call->route = *route != '\0' ? g_strdup (route) : NULL;
+  mb_daemon_reload_credentials_async (self->daemon, call->route,
+                                      credentials_reloaded_cb, call);
+#else
+  g_dbus_method_invocation_return_error_literal (
+      invocation, MB_CONTROL_ERROR, MB_CONTROL_ERROR_NOT_SUPPORTED,
+      "This relay is built without delivery");
+#endif
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -449,6 +638,8 @@ mb_control_init (MbControl *self)
                             G_CALLBACK (on_handle_check_config_cb), self);
   g_signal_connect_swapped (self->skeleton, "handle-reload",
                             G_CALLBACK (on_handle_reload_cb), self);
+  g_signal_connect_swapped (self->skeleton, "handle-reload-credentials",
+                            G_CALLBACK (on_handle_reload_credentials_cb), self);
 }
 
 /* Public API */

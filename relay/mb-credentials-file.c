@@ -260,9 +260,17 @@ load_keyfile (const char   *path,
   g_free (data);
   if (!ok)
     {
-      g_set_error (error, MB_CREDENTIALS_FILE_ERROR,
-                   MB_CREDENTIALS_FILE_ERROR_PARSE, "%s: %s", path,
-                   local_error->message);
+      /* GKeyFile's message quotes the line it refused, and that line may
+       * be a secret with a typo ("client-secret: ..."): say what is wrong,
+       * never what is written. */
+      g_set_error (
+          error, MB_CREDENTIALS_FILE_ERROR, MB_CREDENTIALS_FILE_ERROR_PARSE,
+          "%s: not a secrets file: %s", path,
+          local_error->domain == G_KEY_FILE_ERROR
+                  && local_error->code == G_KEY_FILE_ERROR_UNKNOWN_ENCODING
+              ? "it is not UTF-8 text"
+              : "each line must be a [route NAME] group, a "
+                "key=value pair or a # comment");
       return NULL;
     }
   return g_steal_pointer (&keyfile);
@@ -332,6 +340,18 @@ parse_keyfile (const char *path,
           char            *value;
           gint64           seconds;
 
+          /* GKeyFile keeps every copy of a key set twice (also in a group
+           * written twice) but sees and removes only the last: a store or
+           * clear would leave the older secret in the file, to come back
+           * on the next start. */
+          if (g_strv_contains ((const char *const *)keys + k + 1, keys[k]))
+            {
+              g_set_error (error, MB_CREDENTIALS_FILE_ERROR,
+                           MB_CREDENTIALS_FILE_ERROR_PARSE,
+                           "%s: [%s] %s is set more than once; keep one", path,
+                           groups[g], keys[k]);
+              return FALSE;
+            }
           if (mb_credentials_kind_is_valid (keys[k]))
             {
               value = g_key_file_get_string (keyfile, groups[g], keys[k], NULL);
@@ -746,7 +766,9 @@ mb_credentials_file_new (const char *path, GError **error)
 
   self = g_object_new (MB_TYPE_CREDENTIALS_FILE, NULL);
   self->path = g_strdup (path);
-  keyfile = load_keyfile (path, G_KEY_FILE_NONE, FALSE, error);
+  /* With the translations kept, password[de]= is refused as the unknown
+   * key it is, whatever the locale, and as the writes refuse it. */
+  keyfile = load_keyfile (path, G_KEY_FILE_KEEP_TRANSLATIONS, FALSE, error);
   if (keyfile == NULL)
     return NULL;
   if (!parse_keyfile (path, keyfile, self->secrets, self->expiries, error))

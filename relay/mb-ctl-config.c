@@ -1,9 +1,9 @@
-/* mb-ctl-config.c - mailbridgectl check-config, reload, signin
+/* mb-ctl-config.c - mailbridgectl check-config, reload
  *
  * check-config asks the running relay to validate its file (or FILE)
  * without applying it; reload puts the file in force (a file that does
- * not validate is refused and the old configuration stays).  signin is a
- * stub until the OAuth sign-in lands (issue 5).
+ * not validate is refused and the old configuration stays).  signin lives
+ * in mb-ctl-signin.c.
  */
 #define G_LOG_DOMAIN "mailbridgectl"
 
@@ -81,17 +81,4 @@ mb_ctl_reload (MbCtl *ctl, int argc, char **argv)
     return mb_ctl_report_error (error);
   return print_done (ctl, "path", mb_relay1_get_config_path (proxy),
                      "Configuration reloaded.");
-}
-
-int
-mb_ctl_signin (MbCtl *ctl, int argc, char **argv)
-{
-  if (argc != 2)
-    return mb_ctl_usage_error ("usage: mailbridgectl signin ROUTE");
-  fprintf (stderr,
-           "mailbridgectl: signin %s: not available yet; the OAuth sign-in "
-           "(device code and browser) comes with issue 5.  Until then, sign "
-           "in with the Mailbridge application.\n",
-           argv[1]);
-  return MB_CTL_EXIT_FAILURE;
 }

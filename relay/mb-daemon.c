@@ -8,12 +8,21 @@
  * for it can connect at once; for Type=dbus the bus name is the same
  * signal.  Reload replaces the configuration
  * for new connections and never touches the queue or open sessions.
+ *
+ * Secrets: the store is mb_credentials_new_for_config() (the [relay]
+ * secrets file, else the keyring), made in a worker thread (reading the
+ * file blocks briefly) at startup, on reload and when a sign-in asks for
+ * it (mb_daemon_reload_credentials_async()).  A secrets file that is
+ * refused stops the startup; on reload the old store stays.  Secrets that
+ * expire within 14 days are logged and shown on their route at startup,
+ * on reload and once a day.
  */
 #define G_LOG_DOMAIN "mb-daemon"
 
 #include "mb-daemon.h"
 
 #include "mb-build-config.h"
+#include "mb-credentials.h"
 #include "mb-systemd.h"
 #include "mb-tls-cert.h"
 #if MB_HAVE_SCHEDULER
@@ -33,6 +42,9 @@ struct _MbDaemon
   gboolean       bus_required;
   MbControl     *control;      /* (owned) (nullable) */
   MbDeliveryLog *delivery_log; /* (owned) (nullable) until started */
+  MbCredentials *credentials;  /* (owned) (nullable) until started */
+  guint          expiry_timer; /* the daily expiry check */
+  GCancellable  *cancellable;  /* (owned) */
 #if MB_HAVE_SCHEDULER
   MbScheduler *scheduler; /* (owned) (nullable) until started */
 #endif
@@ -50,7 +62,7 @@ log_listening (MbDaemon *self)
     {
       GInetSocketAddress *address = g_ptr_array_index (addresses, i);
       g_autofree char    *ip = g_inet_address_to_string (
-          g_inet_socket_address_get_address (address));
+             g_inet_socket_address_get_address (address));
       gboolean is_v6 = g_inet_address_get_family (
                            g_inet_socket_address_get_address (address))
                        == G_SOCKET_FAMILY_IPV6;
@@ -93,9 +105,11 @@ control_started_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_return_boolean (task, TRUE);
 }
 
-static void certificate_ready_cb (GObject      *source,
-                                  GAsyncResult *result,
-                                  gpointer      user_data);
+static void     check_expiry (MbDaemon *self);
+static gboolean on_expiry_timer_cb (gpointer user_data);
+static void     certificate_ready_cb (GObject      *source,
+                                      GAsyncResult *result,
+                                      gpointer      user_data);
 
 static void
 load_certificate (MbDaemon *self, GTask *task)
@@ -120,14 +134,15 @@ scheduler_started_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       g_object_unref (task);
       return;
     }
+  check_expiry (self);
+  self->expiry_timer
+      = g_timeout_add_seconds (24 * 60 * 60, on_expiry_timer_cb, self);
   load_certificate (self, task);
 }
 #endif
 
 static void
-certificate_ready_cb (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+certificate_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   MbDaemon *self = g_task_get_source_object (task);
@@ -166,6 +181,223 @@ certificate_ready_cb (GObject      *source,
   g_task_return_boolean (task, TRUE);
 }
 
+/* Secrets */
+
+static void
+new_credentials_thread (GTask        *task,
+                        gpointer      source_object,
+                        gpointer      task_data,
+                        GCancellable *cancellable)
+{
+  GError        *error = NULL;
+  MbCredentials *credentials
+      = mb_credentials_new_for_config (task_data, &error);
+
+  if (credentials == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, credentials, g_object_unref);
+}
+
+/* mb_credentials_new_for_config() for @config, in a worker thread. */
+static void
+new_credentials_async (MbDaemon           *self,
+                       MbRelayConfig      *config,
+                       GAsyncReadyCallback callback,
+                       gpointer            user_data)
+{
+  g_autoptr (GTask) task
+      = g_task_new (self, self->cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, new_credentials_async);
+  g_task_set_task_data (task, mb_relay_config_ref (config),
+                        (GDestroyNotify)mb_relay_config_unref);
+  g_task_run_in_thread (task, new_credentials_thread);
+}
+
+static MbCredentials *
+new_credentials_finish (MbDaemon *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Whether any route needs a secret: without one the keyring is never
+ * contacted (a relay for Direct Send needs no Secret Service). */
+static gboolean
+config_has_secrets (MbRelayConfig *config)
+{
+  if (config->secrets != NULL)
+    return TRUE;
+  for (guint i = 0; config->routes != NULL && i < config->routes->len; i++)
+    {
+      const MbRouteConfig *route = config->routes->pdata[i];
+
+      if (route->auth != MB_ROUTE_AUTH_NONE)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+expiry_checked_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (MbDaemon) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) expiring = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  expiring = mb_credentials_check_expiry_finish (MB_CREDENTIALS (source),
+                                                 result, &error);
+  if (expiring == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_message ("the expiry dates of the secrets cannot be read: %s",
+                   error->message);
+      return;
+    }
+  for (guint i = 0; i < expiring->len; i++)
+    mb_credentials_log_expiry (expiring->pdata[i], now);
+#if MB_HAVE_SCHEDULER
+  if (self->scheduler != NULL)
+    mb_scheduler_set_expiring_secrets (self->scheduler, expiring, now);
+#endif
+}
+
+static void
+check_expiry (MbDaemon *self)
+{
+  if (self->credentials == NULL || !config_has_secrets (self->config))
+    return;
+  mb_credentials_check_expiry_async (self->credentials, 0, self->cancellable,
+                                     expiry_checked_cb, g_object_ref (self));
+}
+
+static gboolean
+on_expiry_timer_cb (gpointer user_data)
+{
+  check_expiry (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+#if MB_HAVE_SCHEDULER
+static void
+reload_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  MbDaemon *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!mb_scheduler_reload_credentials_finish (MB_SCHEDULER (source), result,
+                                               &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  check_expiry (self);
+  g_task_return_boolean (task, TRUE);
+}
+#endif
+
+static void
+credentials_renewed_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  MbDaemon *self = MB_DAEMON (source);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbCredentials) credentials = NULL;
+
+  credentials = new_credentials_finish (self, result, &error);
+  if (credentials == NULL)
+    {
+      g_message ("the secrets cannot be read again, the routes keep those "
+                 "read before: %s",
+                 error->message);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_set_object (&self->credentials, credentials);
+#if MB_HAVE_SCHEDULER
+  if (self->scheduler != NULL)
+    {
+      /* Not in the call: g_steal_pointer() may run first. */
+      const char *route = g_task_get_task_data (task);
+
+      mb_scheduler_reload_credentials_async (self->scheduler, route,
+                                             credentials, reload_done_cb,
+                                             g_steal_pointer (&task));
+      return;
+    }
+#endif
+  check_expiry (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+mb_daemon_reload_credentials_async (MbDaemon           *self,
+                                    const char         *route,
+                                    GAsyncReadyCallback callback,
+                                    gpointer            user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (MB_IS_DAEMON (self));
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, mb_daemon_reload_credentials_async);
+  g_task_set_task_data (task, g_strdup (route), g_free);
+  /* The secrets file is read into memory: a sign-in by another process
+   * changed it on disk.  (The keyring is asked anew on each lookup.) */
+  new_credentials_async (self, self->config, credentials_renewed_cb,
+                         g_steal_pointer (&task));
+}
+
+gboolean
+mb_daemon_reload_credentials_finish (MbDaemon     *self,
+                                     GAsyncResult *result,
+                                     GError      **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+MbCredentials *
+mb_daemon_get_credentials (MbDaemon *self)
+{
+  g_return_val_if_fail (MB_IS_DAEMON (self), NULL);
+  return self->credentials;
+}
+
+static void
+reloaded_credentials_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  /* Failures were logged; the old secrets stay in force. */
+  mb_daemon_reload_credentials_finish (MB_DAEMON (source), result, NULL);
+}
+
+#if MB_HAVE_SCHEDULER
+static void
+start_credentials_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask    *task = user_data;
+  MbDaemon *self = MB_DAEMON (source);
+  g_autoptr (GError) error = NULL;
+
+  self->credentials = new_credentials_finish (self, result, &error);
+  if (self->credentials == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  self->scheduler = mb_scheduler_new (self->spool, self->config,
+                                      self->credentials, self->delivery_log);
+  mb_scheduler_start_async (self->scheduler, g_task_get_cancellable (task),
+                            scheduler_started_cb, task);
+}
+#endif
+
 void
 mb_daemon_start_async (MbDaemon           *self,
                        GCancellable       *cancellable,
@@ -196,31 +428,15 @@ mb_daemon_start_async (MbDaemon           *self,
 
   if (self->delivery_log == NULL)
     {
-      g_autofree char *log_path
-          = g_build_filename (g_get_user_state_dir (), "mailbridge",
-                              "delivery-log.sqlite", NULL);
+      g_autofree char *log_path = g_build_filename (
+          g_get_user_state_dir (), "mailbridge", "delivery-log.sqlite", NULL);
 
       self->delivery_log = mb_delivery_log_new (log_path);
     }
 
 #if MB_HAVE_SCHEDULER
-  {
-    g_autoptr (MbCredentialsFile) credentials = NULL;
-
-    if (self->config->secrets != NULL)
-      {
-        credentials = mb_credentials_file_new (self->config->secrets, &error);
-        if (credentials == NULL)
-          {
-            g_task_return_error (task, g_steal_pointer (&error));
-            return;
-          }
-      }
-    self->scheduler = mb_scheduler_new (self->spool, self->config,
-                                        credentials, self->delivery_log);
-    mb_scheduler_start_async (self->scheduler, cancellable, scheduler_started_cb,
-                              g_steal_pointer (&task));
-  }
+  new_credentials_async (self, self->config, start_credentials_cb,
+                         g_steal_pointer (&task));
 #else
   load_certificate (self, g_steal_pointer (&task));
 #endif
@@ -259,6 +475,11 @@ mb_daemon_reload (MbDaemon *self, MbRelayConfig *config, GError **error)
     mb_control_config_changed (self->control);
   g_info ("configuration reloaded from %s",
           config->path != NULL ? config->path : "defaults");
+  /* The secrets file may be another, or changed: read it again (in a
+   * thread), then every route its secrets, then their expiry. */
+  if (self->credentials != NULL)
+    mb_daemon_reload_credentials_async (self, NULL, reloaded_credentials_cb,
+                                        NULL);
   return TRUE;
 }
 
@@ -267,6 +488,8 @@ mb_daemon_stop (MbDaemon *self)
 {
   g_return_if_fail (MB_IS_DAEMON (self));
 
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->expiry_timer, g_source_remove);
   if (self->control != NULL)
     mb_control_stop (self->control);
   if (self->server != NULL)
@@ -363,6 +586,9 @@ mb_daemon_finalize (GObject *object)
   g_clear_object (&self->scheduler);
 #endif
   g_clear_object (&self->delivery_log);
+  g_clear_object (&self->credentials);
+  g_clear_handle_id (&self->expiry_timer, g_source_remove);
+  g_clear_object (&self->cancellable);
   g_clear_object (&self->spool);
   g_clear_pointer (&self->config_source, g_free);
   g_clear_pointer (&self->config, mb_relay_config_unref);
@@ -380,6 +606,7 @@ static void
 mb_daemon_init (MbDaemon *self)
 {
   self->bus_type = G_BUS_TYPE_NONE;
+  self->cancellable = g_cancellable_new ();
 }
 
 MbDaemon *

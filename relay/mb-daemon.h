@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 
 #include "mb-control.h"
+#include "mb-credentials.h"
 #include "mb-delivery-log.h"
 #include "mb-relay-config.h"
 #include "mb-smtp-server.h"
@@ -37,26 +38,23 @@ const char *mb_daemon_get_config_source (MbDaemon *daemon);
  * cannot be reached or another process owns the name, start fails if
  * @required, else the relay runs without the control object (a log line
  * says so). */
-void mb_daemon_set_bus_type (MbDaemon *daemon,
-                             GBusType  bus_type,
-                             gboolean  required);
+void
+mb_daemon_set_bus_type (MbDaemon *daemon, GBusType bus_type, gboolean required);
 
 /* Recovers the spool, loads or generates the STARTTLS certificate (in a
  * worker thread), binds every listener and then reports READY=1 to the
  * service manager. */
-void     mb_daemon_start_async (MbDaemon           *daemon,
-                                GCancellable       *cancellable,
-                                GAsyncReadyCallback callback,
-                                gpointer            user_data);
-gboolean mb_daemon_start_finish (MbDaemon     *daemon,
-                                 GAsyncResult *result,
-                                 GError      **error);
+void mb_daemon_start_async (MbDaemon           *daemon,
+                            GCancellable       *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer            user_data);
+gboolean
+mb_daemon_start_finish (MbDaemon *daemon, GAsyncResult *result, GError **error);
 
 /* Puts @config in force for new connections.  A configuration whose spool
  * differs is refused: moving the queue needs a restart. */
-gboolean mb_daemon_reload (MbDaemon      *daemon,
-                           MbRelayConfig *config,
-                           GError       **error);
+gboolean
+mb_daemon_reload (MbDaemon *daemon, MbRelayConfig *config, GError **error);
 
 void mb_daemon_stop (MbDaemon *daemon);
 
@@ -70,5 +68,21 @@ gpointer mb_daemon_get_scheduler (MbDaemon *daemon);
 /* (nullable) until started; the history of deliveries, in
  * $XDG_STATE_HOME/mailbridge/delivery-log.sqlite */
 MbDeliveryLog *mb_daemon_get_delivery_log (MbDaemon *daemon);
+/* (nullable) until started; the routes' secret store
+ * (mb_credentials_new_for_config()). */
+MbCredentials *mb_daemon_get_credentials (MbDaemon *daemon);
+
+/* Reads the secrets again (the secrets file anew, in a worker thread),
+ * then those of @route (nullable: every route), so a route signed in by
+ * mailbridgectl or the application leaves NEEDS_SIGNIN; then checks the
+ * secrets' expiry.  Errors: the secrets file is refused now (the old
+ * secrets stay), MB_SCHEDULER_ERROR_NOT_FOUND for an unknown route. */
+void     mb_daemon_reload_credentials_async (MbDaemon           *daemon,
+                                             const char         *route,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
+gboolean mb_daemon_reload_credentials_finish (MbDaemon     *daemon,
+                                              GAsyncResult *result,
+                                              GError      **error);
 
 G_END_DECLS

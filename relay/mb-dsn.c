@@ -51,6 +51,9 @@
 #include <string.h>
 
 #define READ_CHUNK (64 * 1024)
+/* A msg-id cannot be folded (RFC 5322 3.6.4): an original's id too long
+ * for a 998-octet In-Reply-To: line is left out of ours. */
+#define MAX_REFERENCE_ID 900
 
 /* The settings mb_dsn_build_async() hands to its thread. */
 typedef struct
@@ -390,7 +393,8 @@ assemble (MbDsnKind            kind,
   g_mime_message_set_date (message, now);
   message_id = g_mime_utils_generate_message_id (options->reporting_mta);
   g_mime_message_set_message_id (message, message_id);
-  if (original->message_id != NULL)
+  if (original->message_id != NULL
+      && strlen (original->message_id) <= MAX_REFERENCE_ID)
     {
       g_autofree char *reference
           = g_strdup_printf ("<%s>", original->message_id);

@@ -48,18 +48,20 @@ struct _RouteSlot
                                      * the pacer (see mb-scheduler.c) */
   gulong state_handler;
   gulong slot_handler;
+  gulong problem_handler;
+  char  *expiry_warning; /* (owned) (nullable) a secret expires soon */
 };
 
 struct _MbScheduler
 {
   GObject parent_instance;
 
-  MbSpool           *spool;       /* (owned) */
-  MbRelayConfig     *config;      /* (owned) */
-  MbCredentialsFile *credentials; /* (owned) (nullable) */
-  MbDeliveryLog     *log;         /* (owned) (nullable) */
-  MbSchedulerClock   clock;
-  guint              idle_timeout;
+  MbSpool         *spool;       /* (owned) */
+  MbRelayConfig   *config;      /* (owned) */
+  MbCredentials   *credentials; /* (owned) (nullable) */
+  MbDeliveryLog   *log;         /* (owned) (nullable) */
+  MbSchedulerClock clock;
+  guint            idle_timeout;
 
   GHashTable *entries;  /* (owned) id -> Entry (owned) */
   GSequence  *timeline; /* (owned) (element-type Entry) (unowned) by wake */

@@ -20,7 +20,12 @@
  *   - A message is busy from the start of its attempt until mb-delivery
  *     wrote its envelope; only then can it be picked again.
  *   - A failed connect defers the message that asked for it (so the log
- *     and the queue say why) and the others wait for the back-off.
+ *     and the queue say why) and the others wait for the back-off.  A
+ *     route that cannot sign in (NEEDS_SIGNIN, or paused for its secrets)
+ *     defers nothing: its messages wait, attempts uncounted, until the
+ *     sign-in is repaired (mb_scheduler_reload_credentials_async()).
+ *   - Each route's sign-in problem and expiring secret reach the control
+ *     object through "route-state-changed", like its state.
  *
  * WHAT IT DOES NOT DO
  *   It does not decide when a message is due (mb-scheduler.c) or talk
@@ -213,12 +218,17 @@ open_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (MbSmtpClient) client = NULL;
   g_autoptr (GError) error = NULL;
 
+  MbRouteState state;
+
   slot->n_connecting--;
   client = mb_connection_pool_open_finish (MB_CONNECTION_POOL (source), result,
                                            &error);
+  state = mb_route_get_state (slot->route);
   if (client != NULL)
     mb_connection_pool_release (slot->pool, client);
   else if (!self->stopped && !g_queue_is_empty (&slot->ready)
+           && state != MB_ROUTE_STATE_NEEDS_SIGNIN
+           && state != MB_ROUTE_STATE_PAUSED
            && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
            && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
     {
@@ -302,12 +312,28 @@ on_slot_freed_cb (MbConnectionPool *pool, gpointer user_data)
   mb_scheduler_pump (user_data);
 }
 
+static void
+on_signin_problem_notify_cb (GObject    *object,
+                             GParamSpec *pspec,
+                             gpointer    user_data)
+{
+  RouteSlot *slot = user_data;
+
+  g_signal_emit (slot->scheduler,
+                 mb_scheduler_signals[SIGNAL_ROUTE_STATE_CHANGED], 0,
+                 slot->route);
+}
+
 void
 mb_scheduler_route_slot_free (RouteSlot *slot)
 {
   mb_scheduler_clear_timeout (slot->scheduler, &slot->timer);
   g_clear_signal_handler (&slot->state_handler, slot->route);
   g_clear_signal_handler (&slot->slot_handler, slot->pool);
+  if (slot->pool != NULL)
+    g_clear_signal_handler (&slot->problem_handler,
+                            mb_connection_pool_get_signin (slot->pool));
+  g_clear_pointer (&slot->expiry_warning, g_free);
   g_queue_clear (&slot->ready);
   g_clear_object (&slot->pool);
   g_clear_object (&slot->route);
@@ -353,8 +379,154 @@ mb_scheduler_add_routes (MbScheduler *self)
       mb_connection_pool_set_idle_timeout (slot->pool, self->idle_timeout);
       slot->slot_handler = g_signal_connect (
           slot->pool, "slot-freed", G_CALLBACK (on_slot_freed_cb), slot);
+      slot->problem_handler = g_signal_connect (
+          mb_connection_pool_get_signin (slot->pool), "notify::problem",
+          G_CALLBACK (on_signin_problem_notify_cb), slot);
       g_info ("route=%s method=%s state=%s", config->name,
               mb_route_method_to_string (config->method),
               mb_route_state_to_string (mb_route_get_state (slot->route)));
     }
+}
+
+/* Sign-in */
+
+typedef struct
+{
+  guint pending;
+} ReloadData;
+
+static void
+route_reloaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  ReloadData *data = g_task_get_task_data (task);
+
+  /* Never fails: a route that cannot sign in says so in its state. */
+  mb_route_signin_reload_finish (MB_ROUTE_SIGNIN (source), result, NULL);
+  if (--data->pending == 0)
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+mb_scheduler_reload_credentials_async (MbScheduler        *self,
+                                       const char         *route,
+                                       MbCredentials      *credentials,
+                                       GAsyncReadyCallback callback,
+                                       gpointer            user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  ReloadData    *data = g_new0 (ReloadData, 1);
+  GHashTableIter iter;
+  RouteSlot     *slot;
+
+  g_return_if_fail (MB_IS_SCHEDULER (self));
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, mb_scheduler_reload_credentials_async);
+  g_task_set_task_data (task, data, g_free);
+  if (credentials != NULL)
+    g_set_object (&self->credentials, credentials);
+  if (route != NULL && !g_hash_table_contains (self->slots, route))
+    {
+      g_task_return_new_error (task, MB_SCHEDULER_ERROR,
+                               MB_SCHEDULER_ERROR_NOT_FOUND,
+                               "No route “%s” is configured", route);
+      return;
+    }
+  /* One extra count, so no reload completing early ends the task. */
+  data->pending = 1;
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&slot))
+    {
+      if (route != NULL && g_strcmp0 (route, mb_route_get_name (slot->route)))
+        continue;
+      data->pending++;
+      /* A new sign-in is the admin's answer to the route's trouble. */
+      mb_connection_pool_reset_backoff (slot->pool);
+      mb_route_signin_reload_async (mb_connection_pool_get_signin (slot->pool),
+                                    self->credentials, route_reloaded_cb,
+                                    g_object_ref (task));
+    }
+  if (--data->pending == 0)
+    g_task_return_boolean (task, TRUE);
+}
+
+gboolean
+mb_scheduler_reload_credentials_finish (MbScheduler  *self,
+                                        GAsyncResult *result,
+                                        GError      **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+const char *
+mb_scheduler_get_signin_problem (MbScheduler *self, const char *name)
+{
+  RouteSlot *slot;
+
+  g_return_val_if_fail (MB_IS_SCHEDULER (self), NULL);
+
+  slot = g_hash_table_lookup (self->slots, name);
+  return slot != NULL ? mb_route_signin_get_problem (
+             mb_connection_pool_get_signin (slot->pool))
+                      : NULL;
+}
+
+void
+mb_scheduler_set_expiring_secrets (MbScheduler *self,
+                                   GPtrArray   *expiring,
+                                   gint64       now)
+{
+  g_autoptr (GHashTable) warnings
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  GHashTableIter iter;
+  RouteSlot     *slot;
+
+  g_return_if_fail (MB_IS_SCHEDULER (self));
+
+  /* Soonest first: a route's first entry is its most urgent. */
+  for (guint i = 0; expiring != NULL && i < expiring->len; i++)
+    {
+      const MbCredentialsExpiry *expiry = expiring->pdata[i];
+      g_autoptr (GDateTime) when
+          = g_date_time_new_from_unix_utc (expiry->expires_at);
+      g_autofree char *date = g_date_time_format (when, "%Y-%m-%d");
+      gint64           days = (expiry->expires_at - now) / (24 * 3600);
+
+      if (g_hash_table_contains (warnings, expiry->route))
+        continue;
+      g_hash_table_insert (
+          warnings, expiry->route,
+          expiry->expires_at <= now
+              ? g_strdup_printf ("the %s expired on %s: store a new one",
+                                 expiry->kind, date)
+              : g_strdup_printf ("the %s expires on %s (in %" G_GINT64_FORMAT
+                                 " days): store a new one before then",
+                                 expiry->kind, date, days));
+    }
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&slot))
+    {
+      const char *warning
+          = g_hash_table_lookup (warnings, mb_route_get_name (slot->route));
+
+      if (g_strcmp0 (warning, slot->expiry_warning) == 0)
+        continue;
+      g_free (slot->expiry_warning);
+      slot->expiry_warning = g_strdup (warning);
+      g_signal_emit (self, mb_scheduler_signals[SIGNAL_ROUTE_STATE_CHANGED], 0,
+                     slot->route);
+    }
+}
+
+const char *
+mb_scheduler_get_expiry_warning (MbScheduler *self, const char *name)
+{
+  RouteSlot *slot;
+
+  g_return_val_if_fail (MB_IS_SCHEDULER (self), NULL);
+
+  slot = g_hash_table_lookup (self->slots, name);
+  return slot != NULL ? slot->expiry_warning : NULL;
 }

@@ -498,10 +498,10 @@ mb_scheduler_state_to_string (MbSchedulerState state)
 }
 
 MbScheduler *
-mb_scheduler_new (MbSpool           *spool,
-                  MbRelayConfig     *config,
-                  MbCredentialsFile *credentials,
-                  MbDeliveryLog     *log)
+mb_scheduler_new (MbSpool       *spool,
+                  MbRelayConfig *config,
+                  MbCredentials *credentials,
+                  MbDeliveryLog *log)
 {
   MbScheduler *self;
 

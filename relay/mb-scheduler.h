@@ -15,7 +15,7 @@
 
 #include <gio/gio.h>
 
-#include "mb-credentials-file.h"
+#include "mb-credentials.h"
 #include "mb-delivery-log.h"
 #include "mb-relay-config.h"
 #include "mb-route.h"
@@ -71,16 +71,18 @@ G_DECLARE_FINAL_TYPE (MbScheduler, mb_scheduler, MB, SCHEDULER, GObject)
  * mb_scheduler_new:
  * @spool: the recovered spool.
  * @config: the configuration in force (routes, retry schedule, ...).
- * @credentials: (nullable): the secrets file.
+ * @credentials: (nullable): the secret store (keyring or secrets file,
+ *   mb_credentials_new_for_config()); NULL: routes that need secrets
+ *   cannot sign in.
  * @log: (nullable): the delivery log.
  *
  * Creates one MbRoute per [route NAME].  Nothing runs until
  * mb_scheduler_start_async().
  */
-MbScheduler *mb_scheduler_new (MbSpool           *spool,
-                               MbRelayConfig     *config,
-                               MbCredentialsFile *credentials,
-                               MbDeliveryLog     *log);
+MbScheduler *mb_scheduler_new (MbSpool       *spool,
+                               MbRelayConfig *config,
+                               MbCredentials *credentials,
+                               MbDeliveryLog *log);
 
 /* Replaces the clock; call before starting. */
 void mb_scheduler_set_clock (MbScheduler *self, const MbSchedulerClock *clock);
@@ -136,6 +138,43 @@ GPtrArray *mb_scheduler_get_routes (MbScheduler *self);
 /* (transfer none) (nullable) */
 MbRoute *mb_scheduler_lookup_route (MbScheduler *self, const char *name);
 
+/**
+ * mb_scheduler_reload_credentials_async:
+ * @route: (nullable): the route; NULL for every route.
+ * @credentials: (nullable): a new secret store (a re-read secrets file),
+ *   also for routes added later; NULL: the current one.
+ *
+ * Reads the routes' secrets again (after a sign-in stored new ones): a
+ * route whose sign-in material is now complete leaves NEEDS_SIGNIN (or
+ * the pause its missing secrets caused) and delivers its waiting
+ * messages.  Completes once the secrets are read; fails with
+ * MB_SCHEDULER_ERROR_NOT_FOUND for an unknown route.
+ */
+void     mb_scheduler_reload_credentials_async (MbScheduler        *self,
+                                                const char         *route,
+                                                MbCredentials      *credentials,
+                                                GAsyncReadyCallback callback,
+                                                gpointer            user_data);
+gboolean mb_scheduler_reload_credentials_finish (MbScheduler  *self,
+                                                 GAsyncResult *result,
+                                                 GError      **error);
+
+/* (nullable) Why route @name cannot sign in ("Route m365 is not signed
+ * in ...", Entra's reason with its AADSTS code), or NULL. */
+const char *mb_scheduler_get_signin_problem (MbScheduler *self,
+                                             const char  *name);
+
+/* Puts the result of mb_credentials_check_expiry_async() (element-type
+ * MbCredentialsExpiry) in force: each route named there gets an expiry
+ * warning (mb_scheduler_get_expiry_warning()), the others lose theirs;
+ * "route-state-changed" tells of each change. */
+void mb_scheduler_set_expiring_secrets (MbScheduler *self,
+                                        GPtrArray   *expiring,
+                                        gint64       now);
+/* (nullable) "the client-secret expires on 2026-03-01 (12 days)". */
+const char *mb_scheduler_get_expiry_warning (MbScheduler *self,
+                                             const char  *name);
+
 /* Signals (all on the main context):
  *   "message-delivered" (const char *id): every recipient delivered, the
  *     message left the queue;
@@ -143,6 +182,7 @@ MbRoute *mb_scheduler_lookup_route (MbScheduler *self, const char *name);
  *     least one recipient FAILED (its report queued);
  *   "queue-changed" (): messages came, went or changed state; bursts are
  *     collapsed into one emission per main-loop iteration;
- *   "route-state-changed" (MbRoute *route): a route's state changed. */
+ *   "route-state-changed" (MbRoute *route): a route's state changed, or
+ *     its sign-in problem or expiry warning. */
 
 G_END_DECLS

@@ -177,7 +177,10 @@ encode_phrase (const char *text)
   const gsize budget = 63;
   GString    *out = g_string_new ("=?UTF-8?Q?");
   gsize       word_start = out->len;
-  const char *p = text;
+  /* A device's raw From: may hold any bytes: stepping by UTF-8 characters
+   * over a cut-off sequence would run past the end of the string. */
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  const char      *p = valid;
 
   while (*p != '\0')
     {
@@ -220,6 +223,9 @@ format_mailbox (const char *name, const char *address)
   g_autoptr (InternetAddress) mailbox = NULL;
   g_autofree char *phrase = NULL;
 
+  /* GMime's default format options exist only after g_mime_init(); a
+   * decision without a From: may get here before anything else used it. */
+  mb_mime_ensure_init ();
   if (name != NULL && name[0] != '\0' && !is_ascii (name))
     {
       phrase = encode_phrase (name);

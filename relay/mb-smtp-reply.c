@@ -116,7 +116,9 @@ build_reply (guint code, GPtrArray *texts)
 static char *
 describe_line (const guint8 *line, gsize len)
 {
-  g_autofree char *cut = g_strndup ((const char *)line, MIN (len, 40));
+  /* An empty line of a fresh parser has no buffer at all. */
+  g_autofree char *cut
+      = g_strndup (line != NULL ? (const char *)line : "", MIN (len, 40));
   g_autofree char *escaped = g_strescape (cut, NULL);
 
   return g_strdup_printf ("\"%s%s\"", escaped, len > 40 ? "..." : "");
@@ -435,12 +437,16 @@ mb_smtp_capabilities_parse (const MbSmtpReply *ehlo_reply)
   g_return_val_if_fail (ehlo_reply != NULL, NULL);
 
   lines = g_strsplit (ehlo_reply->text, "\n", -1);
-  /* The first line is the server's greeting to us, not a keyword. */
-  for (guint i = 1; lines[i] != NULL; i++)
+  /* The first line is the server's greeting to us, not a keyword.  A bare
+   * "250" has empty text, which g_strsplit() makes an empty vector. */
+  for (guint i = 1; lines[0] != NULL && lines[i] != NULL; i++)
     {
       g_auto (GStrv) words = g_strsplit_set (g_strstrip (lines[i]), " \t", -1);
       const char *keyword = words[0];
 
+      /* An empty keyword line splits into an empty vector. */
+      if (keyword == NULL)
+        continue;
       /* The pre-RFC 4954 form "AUTH=LOGIN PLAIN" still shows up. */
       if (g_ascii_strncasecmp (keyword, "AUTH=", 5) == 0)
         {

@@ -13,7 +13,8 @@
  *   cannot be read gets 501 and the connection closes, since its chunk
  *   could only be read as commands (no smuggling).
  * - A command out of sequence is refused with 503 5.5.1 and changes
- *   nothing.  EHLO, HELO, RSET and STARTTLS end the transaction.
+ *   nothing.  EHLO, HELO and RSET end the transaction; after STARTTLS
+ *   the session forgets everything (RFC 3207 4.2).
  * - EHLO announces exactly what is implemented: SIZE (the configured
  *   maximum), PIPELINING, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN,
  *   CHUNKING, and STARTTLS only with a certificate and before TLS.

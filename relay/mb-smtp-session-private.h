@@ -18,6 +18,7 @@
 
 G_BEGIN_DECLS
 
+/* In the order of a session's life: the code compares them. */
 typedef enum
 {
   STATE_NEW,     /* not started */

@@ -1,16 +1,17 @@
 /* mb-smtp-session.c - one inbound SMTP conversation (the state machine)
  *
- * What it does: speaks ESMTP (RFC 5321) with one device over a GIOStream it
- * owns.  Command lines are parsed by mb-smtp-parser; the commands move the
- * session through its states (command, DATA, BDAT chunk, commit, TLS
- * handshake, closing).  The message of a transaction is an MbSmtpMessage
- * (mb-smtp-message): the session feeds it the input between 354 and the
- * end of data (or the BDAT chunks) and answers with what its commit
- * returns.  The bytes travel through an MbSmtpConnection
- * (mb-smtp-connection): the session pulls command lines or message bytes
- * from its input buffer, asks it for more input only when it can take
- * some, and queues replies on it; the connection reports input, sent
- * output, timeouts, the end of STARTTLS, a lost client and the close.
+ * What it does: drives one ESMTP (RFC 5321) conversation with one device.
+ * The session moves through its states (command, DATA, BDAT chunk, commit,
+ * TLS handshake, closing); its input loop hands each command line to the
+ * command handlers (mb-smtp-session-commands.c: syntax, sequence, reply).
+ * The message of a transaction is an MbSmtpMessage (mb-smtp-message): the
+ * session feeds it the input between 354 and the end of data (or the BDAT
+ * chunks) and answers with what its commit returns.  The bytes travel
+ * through an MbSmtpConnection (mb-smtp-connection), which owns the stream:
+ * the session pulls command lines or message bytes from its input buffer,
+ * asks it for more input only when it can take some, and queues replies on
+ * it; the connection reports input, sent output, timeouts, the end of
+ * STARTTLS, a lost client and the close.
  *
  * Guarantees:
  * - "250 2.0.0 Ok: queued as ID" is sent only after the message's commit
@@ -37,7 +38,6 @@
  *   length (RFC 5322 2.1.1), idle timeout, session time, errors per session.
  * - Log lines are key=value with the session id; message content, and the
  *   arguments of AUTH, are never logged.
- *
  * - Lifetime: a started (or closed) session holds a reference on itself
  *   until its connection closed and "closed" was emitted, once.
  *

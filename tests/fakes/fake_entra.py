@@ -197,6 +197,16 @@ DEFAULTS = {
 }
 
 
+def _record_secret(value):
+    """Hands a token this fake issued to the secrets audit
+    (tests/integration/mbtest.py, test_secret_audit.py), which then
+    searches the relay's spool, logs and configuration for it.  A no-op
+    when the fake runs outside the integration tests."""
+    mbtest = sys.modules.get("mbtest")
+    if mbtest is not None and value:
+        mbtest.record_secret(value)
+
+
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -615,6 +625,14 @@ class FakeEntra:
             record = self._refresh.get(token)
             return dict(record) if record else None
 
+    def live_refresh_tokens(self):
+        """The refresh tokens issued here that were neither used nor
+        revoked: after a refresh, the newest one."""
+        with self._lock:
+            return [t for t, r in self._refresh.items()
+                    if r.get("client_id") and not r.get("used")
+                    and not r.get("revoked")]
+
     def state(self):
         """Everything as JSON-friendly data (GET /_fake/state)."""
         with self._lock:
@@ -683,6 +701,8 @@ class FakeEntra:
                                      "scope": scope}
                 body["refresh_token"] = rt
             self._lock.notify_all()
+        _record_secret(access)
+        _record_secret(body.get("refresh_token"))
         return body
 
     def _option(self, client_id, name):

@@ -302,11 +302,12 @@ class StatusTests(ControlTestCase):
         result = self.ctl.run('queue', 'show')
         self.assertEqual(result.returncode, 2)
 
-    def test_signin_is_a_stub_naming_its_issue(self):
-        # signin says which issue brings it and fails.
+    def test_signin_refuses_a_route_without_oauth(self):
+        # signin is for OAuth routes (test_oauth_delivery.py runs the
+        # flows): a Direct Send route is refused with its auth named.
         result = self.ctl.run('signin', 'm365')
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn('issue 5', result.stderr)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn('auth=none', result.stderr)
 
 
 class QueueTests(ControlTestCase):
