@@ -1,11 +1,10 @@
 /* mb-queue-view.c - the Queue page
  *
- * The store holds a prefix of the relay's queue (oldest first): the first
- * page at once, the next as the list nears its end.  QueueChanged is
- * applied in place: removed ids leave the store, a few changed ids are
- * re-read one by one (ShowMessage), a burst re-reads the loaded prefix in
- * one ListQueue call and merges it by id.  Each refresh owns a fresh
- * GCancellable, so an older answer never overwrites a newer one.
+ * The list shows an MbQueueModel (the loaded prefix of the queue, kept
+ * live) and asks it for the next page as the list nears its end; while a
+ * search runs it shows the MbQueueSearch matches instead.  A delete hides
+ * the item in the model (it stays out whatever the relay says) and is sent
+ * when the Undo notification times out.
  */
 #define G_LOG_DOMAIN "mb-queue-view"
 
@@ -15,13 +14,10 @@
 
 #include "mb-message-details.h"
 #include "mb-queue-item.h"
+#include "mb-queue-model.h"
+#include "mb-queue-search.h"
 #include "mb-queue-row.h"
 
-#define FIRST_PAGE 100
-#define PAGE 200
-#define SEARCH_PAGE 2000
-#define MAX_MATCHES 500
-#define FEW_CHANGES 50
 #define UNDO_TIMEOUT_S 7
 #define NOTICE_TIMEOUT_S 5
 #define CLOCK_INTERVAL_S 30
@@ -30,22 +26,10 @@ struct _MbQueueView
 {
   GtkBox parent_instance;
 
-  MbRelayClient *client;              /* (owned) */
-  GCancellable  *cancellable;         /* (owned) the view's lifetime */
-  GCancellable  *refresh_cancellable; /* (owned) (nullable) current page */
-  GCancellable  *search_cancellable;  /* (owned) (nullable) */
-
-  GListStore *store;   /* (owned) the loaded prefix of the queue */
-  GListStore *matches; /* (owned) search results */
-  GHashTable *loaded;  /* (owned) id -> MbQueueItem in store */
-  GHashTable *found;   /* (owned) id -> MbQueueItem in matches */
-  guint       total;
-  gboolean    loading;
-  gboolean    complete;
-
-  char    *needle; /* (owned) (nullable) lower-case search text */
-  guint    search_offset;
-  gboolean searching;
+  MbRelayClient *client;      /* (owned) */
+  MbQueueModel  *model;       /* (owned) */
+  MbQueueSearch *search;      /* (owned) */
+  GCancellable  *cancellable; /* (owned) the view's lifetime */
 
   MbQueueItem *pending_item; /* (owned) (nullable) deleted, not yet sent */
   guint        pending_position;
@@ -71,9 +55,6 @@ struct _MbQueueView
 
 G_DEFINE_TYPE (MbQueueView, mb_queue_view, GTK_TYPE_BOX)
 
-static void load_more (MbQueueView *self);
-static void search_next_page (MbQueueView *self);
-
 /* Helpers */
 
 static gboolean
@@ -83,50 +64,42 @@ is_connected (MbQueueView *self)
          == MB_RELAY_CONNECTION_CONNECTED;
 }
 
-static const char *
-dict_id (GVariant *dict)
+static MbQueueItem *
+lookup_item (MbQueueView *self, const char *id)
 {
-  const char *id = NULL;
+  MbQueueItem *item = mb_queue_model_lookup (self->model, id);
 
-  g_variant_lookup (dict, "id", "&s", &id);
-  return id;
-}
-
-static gboolean
-is_pending (MbQueueView *self, const char *id)
-{
-  return self->pending_item != NULL
-         && g_strcmp0 (mb_queue_item_get_id (self->pending_item), id) == 0;
+  return item != NULL ? item : mb_queue_search_lookup (self->search, id);
 }
 
 static void
 update_footer (MbQueueView *self)
 {
   g_autofree char *text = NULL;
-  guint    n_loaded = g_list_model_get_n_items (G_LIST_MODEL (self->store));
-  guint    n_matches = g_list_model_get_n_items (G_LIST_MODEL (self->matches));
-  guint    total = is_connected (self)
-                       ? mb_relay_client_get_queue_length (self->client)
-                       : self->total;
-  gboolean busy;
+  GListModel      *items = mb_queue_model_get_items (self->model);
+  guint            n_loaded = g_list_model_get_n_items (items);
+  guint            n_matches
+      = g_list_model_get_n_items (mb_queue_search_get_matches (self->search));
+  guint       total = mb_relay_client_get_queue_length (self->client);
+  const char *needle = mb_queue_search_get_needle (self->search);
+  gboolean    scanning = mb_queue_search_get_scanning (self->search);
+  gboolean    busy;
 
   if (!is_connected (self))
     text = g_strdup (_ ("Not connected to the relay."));
-  else if (self->needle != NULL && self->searching)
+  else if (needle != NULL && scanning)
     text
         = g_strdup_printf (ngettext ("Searching… %u match so far",
                                      "Searching… %u matches so far", n_matches),
                            n_matches);
-  else if (self->needle != NULL && n_matches >= MAX_MATCHES)
+  else if (needle != NULL && n_matches >= MB_QUEUE_SEARCH_MAX_MATCHES)
     text = g_strdup_printf (_ ("Showing the first %u matches: refine the "
                                "search to see others."),
                             n_matches);
-  else if (self->needle != NULL)
-    text = g_strdup_printf (ngettext ("%u message matches",
-                                      "%u messages "
-                                      "match",
-                                      n_matches),
-                            n_matches);
+  else if (needle != NULL)
+    text = g_strdup_printf (
+        ngettext ("%u message matches", "%u messages match", n_matches),
+        n_matches);
   else if (n_loaded < total)
     /* Translators: "Showing 100 of 100000 messages" */
     text = g_strdup_printf (ngettext ("Showing %u of %u message",
@@ -146,7 +119,7 @@ update_footer (MbQueueView *self)
     }
   gtk_label_set_text (self->footer_label, text);
 
-  busy = self->loading || self->searching;
+  busy = mb_queue_model_get_loading (self->model) || scanning;
   gtk_widget_set_visible (GTK_WIDGET (self->footer_spinner), busy);
   g_object_set (self->footer_spinner, "active", busy, NULL);
 }
@@ -196,10 +169,11 @@ show_error (MbQueueView *self, const char *what, const GError *error)
   show_notification (self, text, FALSE);
 }
 
+/* The benchmark (bench/queue-100k.py) reads this line. */
 static void
 log_first_rows (MbQueueView *self, const char *what)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->store));
+  guint n = g_list_model_get_n_items (mb_queue_model_get_items (self->model));
 
   self->first_rows_logged = TRUE;
   g_debug ("queue-first-rows %s rows=%u elapsed_ms=%.1f "
@@ -223,7 +197,7 @@ note_first_rows (MbQueueView *self)
   GdkFrameClock *clock;
 
   if (self->first_rows_logged
-      || g_list_model_get_n_items (G_LIST_MODEL (self->store)) == 0)
+      || g_list_model_get_n_items (mb_queue_model_get_items (self->model)) == 0)
     return;
   clock = gtk_widget_get_frame_clock (GTK_WIDGET (self->queue_list));
   if (clock == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self->queue_list)))
@@ -236,161 +210,6 @@ note_first_rows (MbQueueView *self)
                            G_CALLBACK (on_frame_after_paint_cb), self, 0);
 }
 
-/* The item for @dict: the loaded or found one (updated), else a new one. */
-static MbQueueItem *
-ensure_item (MbQueueView *self, GVariant *dict, const char *id)
-{
-  MbQueueItem *item = g_hash_table_lookup (self->loaded, id);
-
-  if (item == NULL)
-    item = g_hash_table_lookup (self->found, id);
-  if (item == NULL)
-    return mb_queue_item_new (dict);
-  mb_queue_item_update (item, dict);
-  return g_object_ref (item);
-}
-
-static void
-append_page (MbQueueView *self, GVariant *messages)
-{
-  g_autoptr (GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
-  GVariantIter iter;
-  GVariant    *dict;
-
-  g_variant_iter_init (&iter, messages);
-  while ((dict = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      const char *id = dict_id (dict);
-
-      if (id != NULL && !is_pending (self, id))
-        {
-          MbQueueItem *item = g_hash_table_lookup (self->loaded, id);
-
-          if (item != NULL)
-            mb_queue_item_update (item, dict);
-          else
-            {
-              item = ensure_item (self, dict, id);
-              g_hash_table_insert (self->loaded, g_strdup (id),
-                                   g_object_ref (item));
-              g_ptr_array_add (added, item);
-            }
-        }
-      g_variant_unref (dict);
-    }
-  /* One items-changed for the whole page. */
-  g_list_store_splice (self->store,
-                       g_list_model_get_n_items (G_LIST_MODEL (self->store)), 0,
-                       added->pdata, added->len);
-}
-
-/* Makes the store equal to @messages (the queue's prefix), in place. */
-static void
-merge_prefix (MbQueueView *self, GVariant *messages)
-{
-  g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
-  GVariantIter iter;
-  GVariant    *dict;
-  guint        pos = 0;
-
-  g_variant_iter_init (&iter, messages);
-  while ((dict = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      const char *id = dict_id (dict);
-
-      if (id != NULL)
-        g_hash_table_add (wanted, (gpointer)id); /* lives in @messages */
-      g_variant_unref (dict);
-    }
-
-  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (self->store)); i > 0;
-       i--)
-    {
-      g_autoptr (MbQueueItem) item
-          = g_list_model_get_item (G_LIST_MODEL (self->store), i - 1);
-      const char *id = mb_queue_item_get_id (item);
-
-      if (!g_hash_table_contains (wanted, id))
-        {
-          g_list_store_remove (self->store, i - 1);
-          g_hash_table_remove (self->loaded, id);
-        }
-    }
-
-  g_variant_iter_init (&iter, messages);
-  while ((dict = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      const char  *id = dict_id (dict);
-      MbQueueItem *item;
-
-      if (id == NULL || is_pending (self, id))
-        {
-          g_variant_unref (dict);
-          continue;
-        }
-      item = g_hash_table_lookup (self->loaded, id);
-      if (item != NULL)
-        {
-          g_autoptr (MbQueueItem) here
-              = g_list_model_get_item (G_LIST_MODEL (self->store), pos);
-          guint old;
-
-          mb_queue_item_update (item, dict);
-          if (here != item && g_list_store_find (self->store, item, &old))
-            {
-              g_object_ref (item);
-              g_list_store_remove (self->store, old);
-              g_list_store_insert (self->store, pos, item);
-              g_object_unref (item);
-            }
-        }
-      else
-        {
-          g_autoptr (MbQueueItem) added = ensure_item (self, dict, id);
-
-          g_hash_table_insert (self->loaded, g_strdup (id),
-                               g_object_ref (added));
-          g_list_store_insert (self->store, pos, added);
-        }
-      pos++;
-      g_variant_unref (dict);
-    }
-}
-
-static void
-remove_from_store (GListStore *store, GHashTable *table, GHashTable *ids)
-{
-  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (store)); i > 0; i--)
-    {
-      g_autoptr (MbQueueItem) item
-          = g_list_model_get_item (G_LIST_MODEL (store), i - 1);
-      const char *id = mb_queue_item_get_id (item);
-
-      if (g_hash_table_contains (ids, id))
-        {
-          g_list_store_remove (store, i - 1);
-          g_hash_table_remove (table, id);
-        }
-    }
-}
-
-static void
-remove_ids (MbQueueView *self, const char *const *removed)
-{
-  g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; removed[i] != NULL; i++)
-    if (g_hash_table_contains (self->loaded, removed[i])
-        || g_hash_table_contains (self->found, removed[i]))
-      g_hash_table_add (ids, (gpointer)removed[i]);
-  if (g_hash_table_size (ids) == 0)
-    return;
-  remove_from_store (self->store, self->loaded, ids);
-  remove_from_store (self->matches, self->found, ids);
-}
-
-/* Paging */
-
 static gboolean
 near_end (MbQueueView *self)
 {
@@ -402,198 +221,13 @@ near_end (MbQueueView *self)
 }
 
 static void
-page_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+maybe_load_more (MbQueueView *self)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) messages = NULL;
-  MbQueueView *self;
-  guint        total = 0;
-
-  messages = mb_relay_client_list_queue_finish (MB_RELAY_CLIENT (source),
-                                                result, &total, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  self = MB_QUEUE_VIEW (user_data);
-  self->loading = FALSE;
-  if (messages == NULL)
-    {
-      show_error (self, _ ("Could not read the queue:"), error);
-      update_footer (self);
-      return;
-    }
-  append_page (self, messages);
-  self->total = total;
-  self->complete
-      = g_variant_n_children (messages) == 0
-        || g_list_model_get_n_items (G_LIST_MODEL (self->store)) >= total;
-  note_first_rows (self);
-  update_footer (self);
-  if (!self->complete && self->needle == NULL && near_end (self))
-    load_more (self);
-}
-
-static void
-load_more (MbQueueView *self)
-{
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->store));
-
-  if (self->loading || self->complete || !is_connected (self))
-    return;
-  self->loading = TRUE;
-  g_cancellable_cancel (self->refresh_cancellable);
-  g_clear_object (&self->refresh_cancellable);
-  self->refresh_cancellable = g_cancellable_new ();
-  mb_relay_client_list_queue_async (self->client, n, n == 0 ? FIRST_PAGE : PAGE,
-                                    self->refresh_cancellable, page_loaded_cb,
-                                    self);
-  update_footer (self);
-}
-
-static void
-refreshed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) messages = NULL;
-  MbQueueView *self;
-  guint        total = 0;
-
-  messages = mb_relay_client_list_queue_finish (MB_RELAY_CLIENT (source),
-                                                result, &total, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  self = MB_QUEUE_VIEW (user_data);
-  self->loading = FALSE;
-  if (messages == NULL)
-    {
-      show_error (self, _ ("Could not read the queue:"), error);
-      update_footer (self);
-      return;
-    }
-  merge_prefix (self, messages);
-  self->total = total;
-  self->complete
-      = g_list_model_get_n_items (G_LIST_MODEL (self->store)) >= total;
-  note_first_rows (self);
-  update_footer (self);
-}
-
-/* Re-reads the loaded prefix and merges it; cancels any page in flight. */
-static void
-refresh (MbQueueView *self)
-{
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->store));
-
-  if (!is_connected (self))
-    return;
-  if (n == 0)
-    {
-      self->complete = FALSE;
-      self->loading = FALSE;
-      load_more (self);
-      return;
-    }
-  g_cancellable_cancel (self->refresh_cancellable);
-  g_clear_object (&self->refresh_cancellable);
-  self->refresh_cancellable = g_cancellable_new ();
-  self->loading = TRUE;
-  mb_relay_client_list_queue_async (
-      self->client, 0, n, self->refresh_cancellable, refreshed_cb, self);
-}
-
-static void
-message_reread_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) envelope = NULL;
-  MbQueueView *self;
-  MbQueueItem *item;
-  const char  *id;
-
-  if (!mb_relay_client_show_message_finish (MB_RELAY_CLIENT (source), result,
-                                            &envelope, NULL, &error))
-    {
-      /* Gone meanwhile: its QueueChanged removal follows. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("re-reading a message failed: %s", error->message);
-      return;
-    }
-  self = MB_QUEUE_VIEW (user_data);
-  id = dict_id (envelope);
-  if (id == NULL)
-    return;
-  item = g_hash_table_lookup (self->loaded, id);
-  if (item == NULL)
-    item = g_hash_table_lookup (self->found, id);
-  if (item != NULL)
-    mb_queue_item_update (item, envelope);
+  if (mb_queue_search_get_needle (self->search) == NULL && near_end (self))
+    mb_queue_model_load_more (self->model);
 }
 
 /* Search */
-
-static void
-search_page_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) messages = NULL;
-  g_autoptr (GPtrArray) hits = g_ptr_array_new_with_free_func (g_object_unref);
-  MbQueueView *self;
-  GVariantIter iter;
-  GVariant    *dict;
-  guint        total = 0;
-  guint        n_matches;
-
-  messages = mb_relay_client_list_queue_finish (MB_RELAY_CLIENT (source),
-                                                result, &total, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  self = MB_QUEUE_VIEW (user_data);
-  if (messages == NULL)
-    {
-      self->searching = FALSE;
-      show_error (self, _ ("Could not search the queue:"), error);
-      update_footer (self);
-      return;
-    }
-
-  n_matches = g_list_model_get_n_items (G_LIST_MODEL (self->matches));
-  g_variant_iter_init (&iter, messages);
-  while ((dict = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      const char *id = dict_id (dict);
-
-      if (id != NULL && !is_pending (self, id)
-          && !g_hash_table_contains (self->found, id)
-          && n_matches + hits->len < MAX_MATCHES)
-        {
-          g_autoptr (MbQueueItem) item = ensure_item (self, dict, id);
-
-          if (mb_queue_item_matches (item, self->needle))
-            {
-              g_hash_table_insert (self->found, g_strdup (id),
-                                   g_object_ref (item));
-              g_ptr_array_add (hits, g_steal_pointer (&item));
-            }
-        }
-      g_variant_unref (dict);
-    }
-  g_list_store_splice (self->matches, n_matches, 0, hits->pdata, hits->len);
-
-  self->search_offset += (guint)g_variant_n_children (messages);
-  self->searching = g_variant_n_children (messages) > 0
-                    && self->search_offset < total
-                    && n_matches + hits->len < MAX_MATCHES;
-  if (self->searching)
-    search_next_page (self);
-  update_footer (self);
-}
-
-static void
-search_next_page (MbQueueView *self)
-{
-  mb_relay_client_list_queue_async (self->client, self->search_offset,
-                                    SEARCH_PAGE, self->search_cancellable,
-                                    search_page_cb, self);
-}
 
 static GtkWidget *
 create_row_cb (gpointer item, gpointer user_data)
@@ -602,88 +236,91 @@ create_row_cb (gpointer item, gpointer user_data)
 }
 
 static void
-stop_search (MbQueueView *self)
-{
-  g_cancellable_cancel (self->search_cancellable);
-  g_clear_object (&self->search_cancellable);
-  self->searching = FALSE;
-  g_list_store_remove_all (self->matches);
-  g_hash_table_remove_all (self->found);
-}
-
-static void
 start_search (MbQueueView *self, const char *text)
 {
-  gboolean was_searching = self->needle != NULL;
+  gboolean was_searching = mb_queue_search_get_needle (self->search) != NULL;
+  gboolean searching = text != NULL && *text != '\0';
 
-  stop_search (self);
-  g_clear_pointer (&self->needle, g_free);
-  if (text == NULL || *text == '\0')
-    {
-      if (was_searching)
-        gtk_list_box_bind_model (self->queue_list, G_LIST_MODEL (self->store),
-                                 create_row_cb, self, NULL);
-      gtk_label_set_text (self->placeholder_label,
-                          _ ("The queue is empty. Every message the relay "
-                             "accepts waits here until Microsoft 365 takes "
-                             "it."));
-      update_footer (self);
-      if (near_end (self))
-        load_more (self);
-      return;
-    }
-
-  self->needle = g_utf8_strdown (text, -1);
-  if (!was_searching)
-    gtk_list_box_bind_model (self->queue_list, G_LIST_MODEL (self->matches),
+  mb_queue_search_set_text (self->search, text);
+  if (searching != was_searching)
+    gtk_list_box_bind_model (self->queue_list,
+                             searching
+                                 ? mb_queue_search_get_matches (self->search)
+                                 : mb_queue_model_get_items (self->model),
                              create_row_cb, self, NULL);
   gtk_label_set_text (self->placeholder_label,
-                      _ ("No queued message matches the search."));
-  if (!is_connected (self))
-    {
-      update_footer (self);
-      return;
-    }
-  self->search_cancellable = g_cancellable_new ();
-  self->search_offset = 0;
-  self->searching = TRUE;
-  search_next_page (self);
+                      searching
+                          ? _ ("No queued message matches the search.")
+                          : _ ("The queue is empty. Every message the relay "
+                               "accepts waits here until Microsoft 365 "
+                               "takes it."));
   update_footer (self);
+  maybe_load_more (self);
 }
 
 /* Undoable delete */
 
+typedef struct
+{
+  MbQueueView  *self;  /* (owned) (nullable) NULL once the view is gone */
+  MbQueueModel *model; /* (owned) */
+  MbQueueItem  *item;  /* (owned) */
+  guint         position;
+} DeleteData;
+
+static void
+delete_data_free (DeleteData *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->model);
+  g_clear_object (&data->item);
+  g_free (data);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DeleteData, delete_data_free)
+
 static void
 delete_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (MbQueueView) self = user_data; /* (nullable) */
+  g_autoptr (DeleteData) data = user_data;
   g_autoptr (GError) error = NULL;
 
   if (mb_relay_client_delete_message_finish (MB_RELAY_CLIENT (source), result,
                                              &error)
       || g_error_matches (error, MB_RELAY_CLIENT_ERROR,
                           MB_RELAY_CLIENT_ERROR_NOT_FOUND))
+    {
+      /* Gone from the relay: nothing left to keep out. */
+      mb_queue_model_unhide (data->model, data->item, G_MAXUINT);
+      return;
+    }
+  g_message ("deleting a message failed: %s", error->message);
+  /* Still queued (Busy: being delivered right now): show it again. */
+  mb_queue_model_unhide (data->model, data->item, data->position);
+  if (data->self == NULL || gtk_widget_in_destruction (GTK_WIDGET (data->self)))
     return;
-  g_warning ("deleting a message failed: %s", error->message);
-  if (self == NULL || gtk_widget_in_destruction (GTK_WIDGET (self)))
-    return;
-  show_error (self, _ ("The message could not be deleted:"), error);
-  /* It is no longer pending: the refresh brings it back. */
-  refresh (self);
+  show_error (data->self, _ ("The message could not be deleted:"), error);
 }
 
-/* Sends the pending delete; @self_alive is FALSE from dispose. */
+/* Sends the pending delete; @self_alive is FALSE from dispose.  The item
+ * stays hidden until the relay answered. */
 static void
 commit_pending_delete (MbQueueView *self, gboolean self_alive)
 {
-  g_autoptr (MbQueueItem) item = g_steal_pointer (&self->pending_item);
+  DeleteData *data;
 
   g_clear_handle_id (&self->pending_timeout_id, g_source_remove);
-  if (item == NULL)
+  if (self->pending_item == NULL)
     return;
-  mb_relay_client_delete_message_async (
-      self->client, mb_queue_item_get_id (item), NULL, delete_done_cb,
-      self_alive ? g_object_ref (self) : NULL);
+  data = g_new0 (DeleteData, 1);
+  data->self = self_alive ? g_object_ref (self) : NULL;
+  data->model = g_object_ref (self->model);
+  data->item = g_steal_pointer (&self->pending_item);
+  data->position = self->pending_position;
+  /* No cancellable: the delete must reach the relay even when the window
+   * closes. */
+  mb_relay_client_delete_message_async (self->client,
+                                        mb_queue_item_get_id (data->item), NULL,
+                                        delete_done_cb, data);
 }
 
 static gboolean
@@ -701,28 +338,18 @@ static void
 delete_message (MbQueueView *self, const char *id)
 {
   MbQueueItem *item;
-  guint        position = 0;
-  g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
 
   commit_pending_delete (self, TRUE);
-
-  item = g_hash_table_lookup (self->loaded, id);
-  if (item == NULL)
-    item = g_hash_table_lookup (self->found, id);
+  item = lookup_item (self, id);
   if (item == NULL)
     return;
   self->pending_item = g_object_ref (item);
-  if (!g_list_store_find (self->store, item, &position))
-    position = G_MAXUINT;
-  self->pending_position = position;
-
-  g_hash_table_add (ids, (gpointer)mb_queue_item_get_id (item));
-  remove_from_store (self->store, self->loaded, ids);
-  remove_from_store (self->matches, self->found, ids);
-
+  self->pending_position = mb_queue_model_hide (self->model, item);
+  mb_queue_search_forget (self->search, item);
   show_notification (self, _ ("Message deleted"), TRUE);
   self->pending_timeout_id
       = g_timeout_add_seconds (UNDO_TIMEOUT_S, pending_timeout_cb, self);
+  update_footer (self);
 }
 
 static void
@@ -730,24 +357,13 @@ on_undo_clicked_cb (GtkButton *button, gpointer user_data)
 {
   MbQueueView *self = user_data;
   g_autoptr (MbQueueItem) item = g_steal_pointer (&self->pending_item);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->store));
 
   g_clear_handle_id (&self->pending_timeout_id, g_source_remove);
   gtk_revealer_set_reveal_child (self->notification_revealer, FALSE);
   if (item == NULL)
     return;
-  if (self->pending_position != G_MAXUINT)
-    {
-      g_hash_table_insert (self->loaded, g_strdup (mb_queue_item_get_id (item)),
-                           g_object_ref (item));
-      g_list_store_insert (self->store, MIN (self->pending_position, n), item);
-    }
-  if (self->needle != NULL && mb_queue_item_matches (item, self->needle))
-    {
-      g_hash_table_insert (self->found, g_strdup (mb_queue_item_get_id (item)),
-                           g_object_ref (item));
-      g_list_store_insert (self->matches, 0, item);
-    }
+  mb_queue_model_unhide (self->model, item, self->pending_position);
+  mb_queue_search_restore (self->search, item);
   update_footer (self);
 }
 
@@ -773,9 +389,7 @@ retry_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   show_error (MB_QUEUE_VIEW (user_data),
-              _ ("The message could not be "
-                 "retried:"),
-              error);
+              _ ("The message could not be retried:"), error);
 }
 
 static void
@@ -819,7 +433,6 @@ retry_all_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
-  MbQueueView     *self;
   guint            count = 0;
 
   if (!mb_relay_client_retry_all_finish (MB_RELAY_CLIENT (source), result,
@@ -829,14 +442,13 @@ retry_all_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         show_error (MB_QUEUE_VIEW (user_data), _ ("Retry all failed:"), error);
       return;
     }
-  self = MB_QUEUE_VIEW (user_data);
   if (count == 0)
     text = g_strdup (_ ("No message is waiting for a retry."));
   else
     text = g_strdup_printf (
         ngettext ("Retrying %u message now", "Retrying %u messages now", count),
         count);
-  show_notification (self, text, FALSE);
+  show_notification (MB_QUEUE_VIEW (user_data), text, FALSE);
 }
 
 static void
@@ -886,42 +498,55 @@ static const GActionEntry actions[] = {
 /* Signal handlers */
 
 static void
-on_queue_changed_cb (MbRelayClient *client,
-                     GStrv          changed,
-                     GStrv          removed,
-                     gpointer       user_data)
+on_model_items_changed_cb (GListModel *model,
+                           guint       position,
+                           guint       removed,
+                           guint       added,
+                           gpointer    user_data)
 {
   MbQueueView *self = user_data;
-  guint        known = 0;
-  gboolean     unknown = FALSE;
 
-  remove_ids (self, (const char *const *)removed);
-  for (guint i = 0; changed[i] != NULL; i++)
-    {
-      if (g_hash_table_contains (self->loaded, changed[i])
-          || g_hash_table_contains (self->found, changed[i]))
-        known++;
-      else if (!is_pending (self, changed[i]))
-        unknown = TRUE;
-    }
-
-  if (known > FEW_CHANGES)
-    refresh (self);
-  else
-    for (guint i = 0; changed[i] != NULL && known > 0; i++)
-      if (g_hash_table_contains (self->loaded, changed[i])
-          || g_hash_table_contains (self->found, changed[i]))
-        mb_relay_client_show_message_async (
-            client, changed[i], self->cancellable, message_reread_cb, self);
-
-  /* New messages join the end of the queue: show them when the end is
-   * loaded, else they come with a later page. */
-  if (unknown && self->complete && !self->loading)
-    {
-      self->complete = FALSE;
-      load_more (self);
-    }
+  note_first_rows (self);
   update_footer (self);
+}
+
+static void
+on_model_loading_changed_cb (GObject    *object,
+                             GParamSpec *pspec,
+                             gpointer    user_data)
+{
+  MbQueueView *self = user_data;
+
+  update_footer (self);
+  /* A short first page does not fill the window: read on. */
+  if (!mb_queue_model_get_loading (self->model))
+    maybe_load_more (self);
+}
+
+static void
+on_search_scanning_changed_cb (GObject    *object,
+                               GParamSpec *pspec,
+                               gpointer    user_data)
+{
+  update_footer (MB_QUEUE_VIEW (user_data));
+}
+
+static void
+on_search_failed_cb (MbQueueSearch *search,
+                     const GError  *error,
+                     gpointer       user_data)
+{
+  show_error (MB_QUEUE_VIEW (user_data), _ ("Could not search the queue:"),
+              error);
+}
+
+static void
+on_model_failed_cb (MbQueueModel *model,
+                    const GError *error,
+                    gpointer      user_data)
+{
+  show_error (MB_QUEUE_VIEW (user_data), _ ("Could not read the queue:"),
+              error);
 }
 
 static void
@@ -935,16 +560,6 @@ on_connection_changed_cb (GObject    *object,
                             is_connected (self));
   gtk_widget_set_sensitive (GTK_WIDGET (self->pause_button),
                             is_connected (self));
-  if (is_connected (self))
-    {
-      refresh (self);
-      if (self->needle != NULL)
-        {
-          g_autofree char *text = g_strdup (self->needle);
-
-          start_search (self, text);
-        }
-    }
   update_footer (self);
 }
 
@@ -973,10 +588,7 @@ on_search_changed_cb (GtkSearchEntry *entry, gpointer user_data)
 static void
 on_scrolled_cb (GtkAdjustment *adjustment, gpointer user_data)
 {
-  MbQueueView *self = user_data;
-
-  if (self->needle == NULL && near_end (self))
-    load_more (self);
+  maybe_load_more (MB_QUEUE_VIEW (user_data));
 }
 
 static void
@@ -1018,13 +630,19 @@ mb_queue_view_dispose (GObject *object)
       commit_pending_delete (self, FALSE);
       g_signal_handlers_disconnect_by_data (self->client, self);
     }
+  if (self->model != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->model, self);
+      g_signal_handlers_disconnect_by_data (
+          mb_queue_model_get_items (self->model), self);
+    }
+  if (self->search != NULL)
+    g_signal_handlers_disconnect_by_data (self->search, self);
   g_cancellable_cancel (self->cancellable);
-  g_cancellable_cancel (self->refresh_cancellable);
-  g_cancellable_cancel (self->search_cancellable);
   g_clear_handle_id (&self->notice_timeout_id, g_source_remove);
   g_clear_handle_id (&self->clock_id, g_source_remove);
-  g_clear_object (&self->refresh_cancellable);
-  g_clear_object (&self->search_cancellable);
+  g_clear_object (&self->search);
+  g_clear_object (&self->model);
   g_clear_object (&self->client);
   G_OBJECT_CLASS (mb_queue_view_parent_class)->dispose (object);
 }
@@ -1035,11 +653,6 @@ mb_queue_view_finalize (GObject *object)
   MbQueueView *self = MB_QUEUE_VIEW (object);
 
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->store);
-  g_clear_object (&self->matches);
-  g_clear_pointer (&self->loaded, g_hash_table_unref);
-  g_clear_pointer (&self->found, g_hash_table_unref);
-  g_free (self->needle);
   G_OBJECT_CLASS (mb_queue_view_parent_class)->finalize (object);
 }
 
@@ -1089,26 +702,19 @@ mb_queue_view_init (MbQueueView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
-  self->store = g_list_store_new (MB_TYPE_QUEUE_ITEM);
-  self->matches = g_list_store_new (MB_TYPE_QUEUE_ITEM);
-  self->loaded
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  self->found
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 
   g_action_map_add_action_entries (G_ACTION_MAP (group), actions,
                                    G_N_ELEMENTS (actions), self);
   gtk_widget_insert_action_group (GTK_WIDGET (self), "queue",
                                   G_ACTION_GROUP (group));
-
-  gtk_list_box_bind_model (self->queue_list, G_LIST_MODEL (self->store),
-                           create_row_cb, self, NULL);
   g_signal_connect_object (gtk_scrolled_window_get_vadjustment (self->scrolled),
                            "value-changed", G_CALLBACK (on_scrolled_cb), self,
                            0);
   self->clock_id
       = g_timeout_add_seconds (CLOCK_INTERVAL_S, clock_tick_cb, self);
 }
+
+/* Public API */
 
 GtkWidget *
 mb_queue_view_new (MbRelayClient *client)
@@ -1119,8 +725,22 @@ mb_queue_view_new (MbRelayClient *client)
 
   self = g_object_new (MB_TYPE_QUEUE_VIEW, NULL);
   self->client = g_object_ref (client);
-  g_signal_connect_object (client, "queue-changed",
-                           G_CALLBACK (on_queue_changed_cb), self, 0);
+  self->model = mb_queue_model_new (client);
+  self->search = mb_queue_search_new (client, self->model);
+  gtk_list_box_bind_model (self->queue_list,
+                           mb_queue_model_get_items (self->model),
+                           create_row_cb, self, NULL);
+  g_signal_connect_object (
+      mb_queue_model_get_items (self->model), "items-changed",
+      G_CALLBACK (on_model_items_changed_cb), self, G_CONNECT_AFTER);
+  g_signal_connect_object (self->model, "notify::loading",
+                           G_CALLBACK (on_model_loading_changed_cb), self, 0);
+  g_signal_connect_object (self->model, "failed",
+                           G_CALLBACK (on_model_failed_cb), self, 0);
+  g_signal_connect_object (self->search, "notify::scanning",
+                           G_CALLBACK (on_search_scanning_changed_cb), self, 0);
+  g_signal_connect_object (self->search, "failed",
+                           G_CALLBACK (on_search_failed_cb), self, 0);
   g_signal_connect_object (client, "notify::connection",
                            G_CALLBACK (on_connection_changed_cb), self, 0);
   g_signal_connect_object (client, "notify::paused",

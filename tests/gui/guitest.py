@@ -18,7 +18,6 @@ sleeps for a fixed time.  Screenshots go to $MB_ARTIFACTS_DIR.
 import json
 import os
 import re
-import shutil
 import signal
 import smtplib
 import subprocess
@@ -84,6 +83,8 @@ def wait_until(check, timeout=WAIT, what='condition', interval=0.1):
     while True:
         try:
             value = check()
+        except AssertionError:
+            raise
         except Exception:  # AT-SPI objects may vanish between polls
             value = None
         if value:
@@ -134,12 +135,17 @@ class App:
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=self.log,
                                      env=full_env)
-        self.node = wait_until(self.find, what='mailbridge on AT-SPI')
+        self.node = wait_until(self.find, what='mailbridge on AT-SPI',
+                               timeout=WAIT)
         self.window = wait_until(
             lambda: self.node.child(roleName='frame', retry=False),
             what='the main window')
 
     def find(self):
+        if self.proc.poll() is not None:
+            raise AssertionError('mailbridge exited with status %d:\n%s'
+                                 % (self.proc.returncode,
+                                    self.log_text()[-3000:]))
         for app in tree.root.applications():
             try:
                 if app.name == 'mailbridge' and self.proc.pid == app.get_process_id():
@@ -224,6 +230,9 @@ class GuiTestCase(unittest.TestCase):
 
     paused = True
     rcpt_replies = {}      # recipient -> reply or [reply per attempt]
+    # Start the fake StatusNotifierWatcher (a desktop with a tray host)
+    # before the app; MB_GUI_TRAY_HOST=1 does it for every class.
+    tray_host = False
     app_env = {}
     relay_extra = {}
 
@@ -245,6 +254,8 @@ class GuiTestCase(unittest.TestCase):
             cls.relay.start(extra_args=['--bus=session'])
             if cls.paused:
                 cls.ctl.run('pause')
+            if cls.tray_host or os.environ.get('MB_GUI_TRAY_HOST') == '1':
+                cls.start_watcher()
             cls.before_app()
             cls.app = App(cls.workdir, env=cls.app_env)
         except BaseException:
@@ -256,10 +267,24 @@ class GuiTestCase(unittest.TestCase):
         pass
 
     @classmethod
+    def start_watcher(cls):
+        cls.watcher = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, 'fake_sni_watcher.py')],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = cls.watcher.stdout.readline().strip()
+        if line != 'ready':
+            raise AssertionError('the fake watcher said %r' % line)
+
+    @classmethod
     def cleanup_class(cls):
         app = getattr(cls, 'app', None)
         if app is not None:
             app.close()
+        watcher = getattr(cls, 'watcher', None)
+        if watcher is not None:
+            watcher.stdin.close()
+            watcher.wait(30)
+            watcher.stdout.close()
         cls.relay.close()
         cls.fake.stop()
         mbtest.remove_tmpdir(cls.workdir)

@@ -5,7 +5,7 @@ German text (no English left on the queue and log pages' controls).
 The app finds its catalogue in LOCALEDIR (the install prefix): CI
 installs the translations first (meson install --tags i18n); without them
 the test is skipped, not failed.
-Screenshots: de-status-page, de-queue-page, de-log-page, de-test-send.
+Screenshots: de-status-page, queue-de, log-de, de-test-send.
 """
 import unittest
 
@@ -56,7 +56,7 @@ class GermanTests(guitest.GuiTestCase):
             self.app.window, None, 'label',
             text=r'^later@contoso\.com \(zurückgestellt\)'),
             what='the German recipient state')
-        self.app.screenshot('de-queue-page')
+        self.app.screenshot('queue-de')
 
     def test_3_log_page(self):
         self.app.show_page('Protokoll')
@@ -64,7 +64,7 @@ class GermanTests(guitest.GuiTestCase):
             self.app.window, '^(Fehlgeschlagen|Zurückgewiesen): '
             'scanner@contoso.com → nobody@contoso.com$', 'list item'),
             what='the German failure row')
-        self.app.screenshot('de-log-page')
+        self.app.screenshot('log-de')
 
     def test_4_test_send_dialog(self):
         self.app.show_page('Status')

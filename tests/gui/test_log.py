@@ -10,7 +10,7 @@ app:
   - a record logged while the page is open appears at the top;
   - Export writes what the filters select as RFC 4180 CSV (read back with
     Python's csv module) through the file chooser.
-Screenshot: log-page.
+Screenshots: log, log-search.
 """
 import csv
 import os
@@ -80,7 +80,7 @@ class LogPageTests(guitest.GuiTestCase):
                  if len(t) > 40 and not t.startswith('550')
                  and '→' not in t]
         self.assertTrue(hints, 'no hint among %r' % labels)
-        self.app.screenshot('log-page')
+        self.app.screenshot('log')
 
     def test_2_address_filter_finds_recipient(self):
         # Typing a recipient shows its records and hides the others.

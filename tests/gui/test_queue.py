@@ -13,10 +13,12 @@ through AT-SPI on the real app:
   - Delete hides the row at once and offers Undo; Undo brings it back and
     the relay still has it; a second Delete reaches the relay only after
     the notification timed out;
+  - the search finds a message by recipient (case-insensitive) and
+    clearing it brings every row back;
   - activating a row opens its envelope, headers and history;
   - Pause/Resume switch the relay and the button follows its state;
   - Retry All delivers the rest and the list empties.
-Screenshots: queue-page, queue-undo-delete, message-details.
+Screenshots: queue, queue-undo-delete, message-details.
 """
 import time
 import unittest
@@ -89,7 +91,7 @@ class QueuePageTests(guitest.GuiTestCase):
                    what='the last reply')
         wait_until(lambda: guitest.find_all(row, r'\S{20,}', 'label'),
                    what='the hint')
-        self.app.screenshot('queue-page')
+        self.app.screenshot('queue')
 
     def test_3_retry_delivers_and_row_leaves(self):
         # Retry on a row makes the relay deliver it; the row goes away.
@@ -140,6 +142,26 @@ class QueuePageTests(guitest.GuiTestCase):
             self.app.window,
             '^Message from scanner@contoso.com to %s$' % RECIPIENTS[1],
             'list item'))
+
+    def test_4b_search(self):
+        # The search finds a message by recipient in the whole queue and
+        # clearing it brings the full list back.
+        entry = self.app.window.child(name='Search the queue', roleName='text')
+        entry.text = 'CARLA@contoso'
+        self.row(RECIPIENTS[2])
+        wait_until(lambda: not guitest.find_all(
+            self.app.window, '^Message from .* to %s$' % LATE[0],
+            'list item'), what='the other rows hidden')
+        wait_until(lambda: guitest.find_all(
+            self.app.window, '^1 message matches$', 'label'),
+            what='the match count')
+        entry.text = 'no such message'
+        wait_until(lambda: not guitest.find_all(
+            self.app.window, '^Message from ', 'list item'),
+            what='no row for a search without match')
+        entry.text = ''
+        self.row(RECIPIENTS[2])
+        self.row(LATE[0])
 
     def test_5_details(self):
         # Activating a row opens the message's envelope, headers, history.

@@ -4,7 +4,7 @@ Proved here, through AT-SPI on the real app: the dialog opened from the
 Status page sends through the relay and reports success when the upstream
 accepts; against an upstream that refuses the recipient it shows
 Microsoft's reply and the plain-language hint.
-Screenshots: test-send-dialog, test-send-rejected.
+Screenshots: test-send-accepted, test-send-rejected.
 """
 import unittest
 
@@ -72,7 +72,7 @@ class TestSendCase(guitest.GuiTestCase):
         self.assertTrue(any(ACCEPTED in m.rcpt_tos
                             for m in self.fake.messages))
         self.settled(dialog)
-        self.app.screenshot('test-send-dialog', window=self.dialog_window())
+        self.app.screenshot('test-send-accepted', window=self.dialog_window())
         self.close(dialog)
 
     def test_2_refused_shows_reply_and_hint(self):

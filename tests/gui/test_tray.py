@@ -6,9 +6,6 @@ Proved here: the app registers its StatusNotifierItem with the watcher;
 the item's icon and title say all mail is delivered; once the upstream
 defers a message (451 4.7.500) they change to the deferred state.
 """
-import os
-import subprocess
-import sys
 import unittest
 
 from gi.repository import Gio, GLib
@@ -24,25 +21,7 @@ class TrayTests(guitest.GuiTestCase):
 
     paused = False
     rcpt_replies = {LATER: guitest.GREYLIST}
-
-    @classmethod
-    def before_app(cls):
-        cls.watcher = subprocess.Popen(
-            [sys.executable, os.path.join(guitest.HERE,
-                                          'fake_sni_watcher.py')],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = cls.watcher.stdout.readline().strip()
-        if line != 'ready':
-            raise AssertionError('the fake watcher said %r' % line)
-
-    @classmethod
-    def cleanup_class(cls):
-        watcher = getattr(cls, 'watcher', None)
-        super().cleanup_class()
-        if watcher is not None:
-            watcher.stdin.close()
-            watcher.wait(30)
-            watcher.stdout.close()
+    tray_host = True
 
     def item_property(self, name):
         value = self.bus.call_sync(
