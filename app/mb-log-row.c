@@ -23,32 +23,53 @@ struct _MbLogRow
 
 G_DEFINE_TYPE (MbLogRow, mb_log_row, GTK_TYPE_LIST_BOX_ROW)
 
+static const struct
+{
+  const char *word;
+  const char *text;
+} statuses[] = {
+  { "delivered", NC_ ("log status", "Delivered") },
+  /* Translators: a temporary failure; the relay tries again */
+  { "deferred", NC_ ("log status", "Deferred") },
+  { "failed", NC_ ("log status", "Failed") },
+  /* Translators: returned to the sender with a delivery report */
+  { "bounced", NC_ ("log status", "Bounced") },
+  /* Translators: given up after the maximum time in the queue */
+  { "expired", NC_ ("log status", "Expired") },
+  /* Translators: deleted from the queue by the admin */
+  { "deleted", NC_ ("log status", "Deleted") },
+  /* Translators: a delivery status notification was sent */
+  { "sent-dsn", NC_ ("log status", "Report sent") },
+};
+
 const char *
 mb_log_row_format_status (const char *status)
 {
-  static const struct
-  {
-    const char *word;
-    const char *text;
-  } statuses[] = {
-    { "delivered", NC_ ("log status", "Delivered") },
-    /* Translators: a temporary failure; the relay tries again */
-    { "deferred", NC_ ("log status", "Deferred") },
-    { "failed", NC_ ("log status", "Failed") },
-    /* Translators: returned to the sender with a delivery report */
-    { "bounced", NC_ ("log status", "Bounced") },
-    /* Translators: given up after the maximum time in the queue */
-    { "expired", NC_ ("log status", "Expired") },
-    /* Translators: deleted from the queue by the admin */
-    { "deleted", NC_ ("log status", "Deleted") },
-    /* Translators: a delivery status notification was sent */
-    { "sent-dsn", NC_ ("log status", "Report sent") },
-  };
-
   for (gsize i = 0; i < G_N_ELEMENTS (statuses); i++)
     if (g_strcmp0 (status, statuses[i].word) == 0)
       return g_dpgettext2 (NULL, "log status", statuses[i].text);
   return status;
+}
+
+static int
+get_status_width_chars (void)
+{
+  /* One column for the status word in every row, wide enough for the
+   * longest translation ("Bericht gesendet" in German) in bold: width-chars
+   * counts average characters of the regular face, hence the slack. */
+  static int width = 0;
+
+  if (width == 0)
+    {
+      glong longest = 0;
+
+      for (gsize i = 0; i < G_N_ELEMENTS (statuses); i++)
+        longest = MAX (
+            longest,
+            g_utf8_strlen (mb_log_row_format_status (statuses[i].word), -1));
+      width = MAX (15, (int)longest + 3);
+    }
+  return width;
 }
 
 char *
@@ -155,6 +176,7 @@ static void
 mb_log_row_init (MbLogRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_label_set_width_chars (self->status_label, get_status_width_chars ());
 }
 
 GtkWidget *

@@ -198,6 +198,17 @@ find_icon_theme_path (void)
 }
 
 static void
+add_icon_theme_path (const char *theme_path)
+{
+  GtkIconTheme *icon_theme = gtk_icon_theme_get_default ();
+  g_auto (GStrv) search_path = NULL;
+
+  gtk_icon_theme_get_search_path (icon_theme, &search_path, NULL);
+  if (!g_strv_contains ((const char *const *)search_path, theme_path))
+    gtk_icon_theme_append_search_path (icon_theme, theme_path);
+}
+
+static void
 mb_tray_get_property (GObject    *object,
                       guint       prop_id,
                       GValue     *value,
@@ -265,6 +276,16 @@ mb_tray_new (GApplication *application, MbRelayClient *client)
   self->client = g_object_ref (client);
   build_menu (self);
 
+  /* With no StatusNotifierWatcher on the bus the library falls back to a
+   * GtkStatusIcon after 100 ms and, before showing it, looks for the
+   * indicator's theme path in the default icon theme's search path to add
+   * it there.  Debian 12's build of that loop (libayatana-appindicator3
+   * 0.5.92-1) does not stop at the end of the array when the path is
+   * missing: it reads on until it meets a non-NULL word, which under ASan
+   * is an unmapped page (SEGV).  With the path already in the search path
+   * the loop finds it and stops; the fallback icon needs it there anyway. */
+  if (theme_path != NULL)
+    add_icon_theme_path (theme_path);
   self->indicator = app_indicator_new ("org.mailbridge.Mailbridge",
                                        "mailbridge-idle-symbolic",
                                        APP_INDICATOR_CATEGORY_COMMUNICATIONS);

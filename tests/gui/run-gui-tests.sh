@@ -15,7 +15,8 @@
 # activates at-spi-bus-launcher (org.a11y.Bus) on the session bus, and
 # dogtail refuses to run unless org.gnome.desktop.interface
 # toolkit-accessibility is true (set here through dconf, which the session
-# bus activates).  Screenshots go to $MB_ARTIFACTS_DIR (default
+# bus activates).  The app reads its translations from $MB_LOCALEDIR
+# (default $MB_BUILDDIR/po).  Screenshots go to $MB_ARTIFACTS_DIR (default
 # $MB_BUILDDIR/screenshots, else build/screenshots).  Without the tools it
 # prints a TAP skip plan and exits 0.
 set -eu
@@ -70,6 +71,9 @@ source_root=$(cd "$here/../.." && pwd)
 export MB_SOURCEDIR="${MB_SOURCEDIR:-$source_root}"
 export MB_BUILDDIR="${MB_BUILDDIR:-$source_root/build}"
 export MB_ARTIFACTS_DIR="${MB_ARTIFACTS_DIR:-$MB_BUILDDIR/screenshots}"
+# The app's catalogues from the build tree (po/de/LC_MESSAGES/mailbridge.mo),
+# as scripts/run-app.sh does: app/main.c binds its text domain there.
+export MB_LOCALEDIR="${MB_LOCALEDIR:-$MB_BUILDDIR/po}"
 export MB_GUI_TAPRUNNER="$source_root/tests/integration/taprunner.py"
 mkdir -p "$MB_ARTIFACTS_DIR"
 

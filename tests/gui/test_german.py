@@ -2,11 +2,12 @@
 are photographed for the README and the CI artifacts, and the pages show
 German text (no English left on the queue and log pages' controls).
 
-The app finds its catalogue in LOCALEDIR (the install prefix): CI
-installs the translations first (meson install --tags i18n); without them
-the test is skipped, not failed.
-Screenshots: de-status-page, queue-de, log-de, de-test-send.
+The app reads the build tree's catalogue ($MB_BUILDDIR/po, passed as
+MB_LOCALEDIR by run-gui-tests.sh); a missing catalogue fails the test.
+Screenshots (docs/screenshots/ has the same names): status-de, queue-de,
+log-de, test-send-de.
 """
+import os
 import unittest
 
 import guitest
@@ -35,13 +36,14 @@ class GermanTests(guitest.GuiTestCase):
         found = wait_until(lambda: guitest.find_all(
             self.app.window, '^(Warteschlange|Queue)$', 'radio button'),
             what='the page switcher')
-        if found[0].name == 'Queue':
-            self.skipTest('the German catalogue is not installed in the '
-                          "app's LOCALEDIR (meson install --tags i18n)")
+        self.assertEqual(found[0].name, 'Warteschlange',
+                         'the app is not in German: no catalogue in '
+                         'MB_LOCALEDIR=%s' % os.environ.get(
+                             'MB_LOCALEDIR'))
 
     def test_1_status_page(self):
         self.app.show_page('Status')
-        self.app.screenshot('de-status-page')
+        self.app.screenshot('status-de')
 
     def test_2_queue_page(self):
         self.app.show_page('Warteschlange')
@@ -75,9 +77,12 @@ class GermanTests(guitest.GuiTestCase):
             w for w in self.app.node.children
             if w.name == 'Test-E-Mail senden' and w.showing],
             what='the dialog')[0]
-        entry = wait_until(lambda: guitest.find_all(
-            dialog, None, 'text', text='^%s$' % guitest.ADMIN),
-            what='the To field')[0]
+        entry = wait_until(lambda: guitest.find_all(dialog, '^An$', 'text'),
+                           what='the To field (An)')[0]
+        wait_until(lambda: entry.text == guitest.ADMIN,
+                   what='the admin address in the To field')
+        self.assertTrue(guitest.find_all(dialog, '^Von$', 'text'),
+                        'the From field has no German accessible name')
         entry.text = FAILED
         dialog.child(name='Senden', roleName='push button').doActionNamed(
             'click')
@@ -90,7 +95,7 @@ class GermanTests(guitest.GuiTestCase):
             ['xdotool', 'search', '--onlyvisible', '--name',
              '^Test-E-Mail senden$'], capture_output=True,
             text=True).stdout.split()
-        self.app.screenshot('de-test-send', window=ids[-1] if ids else None)
+        self.app.screenshot('test-send-de', window=ids[-1] if ids else None)
 
 
 if __name__ == '__main__':

@@ -32,10 +32,14 @@ class TestSendCase(guitest.GuiTestCase):
 
     def send_test(self, to):
         dialog = self.open_dialog()
-        # The To field comes prefilled with the relay's admin address.
-        entry = wait_until(lambda: guitest.find_all(
-            dialog, None, 'text', text='^%s$' % guitest.ADMIN),
-            what='the To field')[0]
+        # The fields are found by their accessible names; To comes
+        # prefilled with the relay's admin address.
+        entry = wait_until(lambda: guitest.find_all(dialog, '^To$', 'text'),
+                           what='the To field')[0]
+        wait_until(lambda: entry.text == guitest.ADMIN,
+                   what='the admin address in the To field')
+        self.assertTrue(guitest.find_all(dialog, '^From$', 'text'),
+                        'the From field has no accessible name')
         entry.text = to
         dialog.child(name='Send', roleName='push button').doActionNamed(
             'click')
