@@ -24,6 +24,10 @@
  *     one log line.  Exchange Online blocks a mailbox that keeps repeating
  *     the same error (continuous-error throttling, 5.2.251-5.2.255,
  *     M365-FACTS.md 3.1), so the relay stops before it gets there.
+ *   - FAILING means "keeps failing": pause-threshold failed attempts in a
+ *     row (any 4xx or local failure, e.g. greylisting's 451 4.7.500), or
+ *     one pause_route reply; a success or a one-message 5xx ends it.  A
+ *     single transient failure leaves the route READY.
  *
  * WHAT IT DOES NOT DO
  *   It sends nothing and starts no timers: the scheduler decides when to
@@ -71,6 +75,7 @@ struct _MbRoute
   char *repeat_key; /* (owned) (nullable) code + enhanced code of the
                      * current run of pause_route replies */
   guint repeat_count;
+  guint n_failures; /* failed attempts in a row, of any kind */
 };
 
 typedef enum
@@ -376,7 +381,23 @@ record (MbRoute           *self,
   begin_change (self);
   set_string (self, &self->last_reply, line, PROP_LAST_REPLY);
   set_hint (self, hint);
-  self->failing = outcome == OUTCOME_FAILURE || counts;
+  /* One transient failure (greylisting, a busy server, a timeout) is
+   * routine and the next retry usually gets through: only a run of
+   * pause-threshold of them makes the route FAILING, which the GUI and
+   * the tray show as "delivery keeps failing".  A reply that says the
+   * route itself is broken (pause_route) is news at once.  A success, or
+   * a refusal of one message (the route works), ends the run. */
+  if (outcome == OUTCOME_FAILURE || counts)
+    {
+      self->n_failures++;
+      if (counts || self->n_failures >= self->pause_threshold)
+        self->failing = TRUE;
+    }
+  else
+    {
+      self->n_failures = 0;
+      self->failing = FALSE;
+    }
 
   if (!counts)
     reset_repeats (self);

@@ -100,7 +100,8 @@ typedef enum
   MB_ROUTE_STATE_READY,        /* nothing wrong that we know of */
   MB_ROUTE_STATE_PAUSED,       /* held until mb_route_resume(); see reason */
   MB_ROUTE_STATE_NEEDS_SIGNIN, /* the OAuth sign-in must be repeated */
-  MB_ROUTE_STATE_FAILING,      /* the last attempt failed; still retrying */
+  MB_ROUTE_STATE_FAILING,      /* attempts keep failing (pause-threshold
+                                * in a row); still retrying */
 } MbRouteState;
 
 #define MB_TYPE_ROUTE_STATE (mb_route_state_get_type ())
@@ -166,14 +167,16 @@ void mb_route_set_pause_threshold (MbRoute *route, guint threshold);
 
 /* Feeds the reply that ended an attempt (the final reply of a transaction,
  * or the reply that broke off the session):
- *   - 2xx/3xx: success; the route is no longer failing and the count of
- *     repeated replies starts over;
- *   - a reply whose hint has pause_route: failing; when the same reply
- *     (basic and enhanced code) came pause-threshold times in a row, the
- *     route pauses, with a log line naming the reply and the hint;
- *   - any other 4xx: failing, and the count starts over;
+ *   - 2xx/3xx: success; the route is no longer failing and the counts of
+ *     failures and repeated replies start over;
+ *   - a reply whose hint has pause_route: failing at once; when the same
+ *     reply (basic and enhanced code) came pause-threshold times in a row,
+ *     the route pauses, with a log line naming the reply and the hint;
+ *   - any other 4xx: a transient failure; the route is failing once
+ *     pause-threshold failures came in a row (one greylisting 451 leaves
+ *     it READY); the count of repeated replies starts over;
  *   - any other 5xx: the upstream refused one message, the route itself
- *     works; the count starts over.
+ *     works: no longer failing, both counts start over.
  * last-reply and hint always follow the newest reply.  A paused route stays
  * paused whatever comes in, until mb_route_resume(). */
 void mb_route_record_result (MbRoute *route, const MbSmtpReply *reply);
@@ -181,7 +184,8 @@ void mb_route_record_result (MbRoute *route, const MbSmtpReply *reply);
 /* The same for a failure without a reply: @keyword is an "mb." pseudo
  * reply of mb-reply-hints ("mb.timeout", "mb.tls-untrusted", ...),
  * @detail (nullable) the specifics for the log and last-reply.  Counts as
- * a failure; repeated pause_route keywords pause as above. */
+ * a transient failure like a 4xx; repeated pause_route keywords pause as
+ * above. */
 void mb_route_record_local_failure (MbRoute    *route,
                                     const char *keyword,
                                     const char *detail);

@@ -17,6 +17,8 @@ typedef enum
   ENTRY_READY,   /* due: in its route's ready queue (and in the timeline
                   * for its expiry or delay notice) */
   ENTRY_BUSY,    /* an attempt, a write, a report or the removal runs */
+  ENTRY_PENDING, /* a write, expiry, report or removal is due: in the
+                  * scheduler's step queue, waiting for a free step */
 } EntryPlace;
 
 typedef struct
@@ -24,15 +26,20 @@ typedef struct
   char          *id;       /* (owned) */
   MbEnvelope    *envelope; /* (owned) as last written (or being written) */
   EntryPlace     place;
-  guint64        seq;           /* ties in the timeline: arrival order */
-  gint64         wake;          /* unix seconds; key in the timeline */
-  GSequenceIter *iter;          /* (nullable) in the timeline */
-  GList         *link;          /* (nullable) in slot->ready */
-  RouteSlot     *slot;          /* (unowned) (nullable) while ENTRY_READY */
-  gboolean       dirty;         /* the envelope failed to be written */
-  gboolean       report_queued; /* its failure report is committed */
-  gboolean       dropped;       /* removed from the spool meanwhile */
-  gint64         last_attempt;  /* unix seconds, 0: none this run */
+  guint64        seq;         /* ties in the timeline: arrival order */
+  gint64         wake;        /* unix seconds; key in the timeline */
+  GSequenceIter *iter;        /* (nullable) in the timeline */
+  GList         *link;        /* (nullable) in slot->ready */
+  RouteSlot     *slot;        /* (unowned) (nullable) while ENTRY_READY */
+  gboolean       deliver_now; /* retried by the admin: in slot->urgent,
+                               * sent even while the relay is paused */
+  GList   *step_link;         /* (nullable) in the step queue */
+  gboolean in_step;           /* BUSY with a step: counts in n_steps */
+  gboolean step_follows;      /* a step just ended: its next goes first */
+  gboolean dirty;             /* the envelope failed to be written */
+  gboolean report_queued;     /* its failure report is committed */
+  gboolean dropped;           /* removed from the spool meanwhile */
+  gint64   last_attempt;      /* unix seconds, 0: none this run */
 } Entry;
 
 struct _RouteSlot
@@ -42,10 +49,12 @@ struct _RouteSlot
   MbConnectionPool     *pool;      /* (owned) */
   MbSenderPolicyConfig *policy;    /* (owned) */
   GQueue                ready;     /* (element-type Entry) (unowned) */
-  guint                 timer;     /* pacing or back-off wait */
-  guint                 n_connecting;
-  gint64                pacer_skew; /* microseconds subtracted while asking
-                                     * the pacer (see mb-scheduler.c) */
+  GQueue                urgent;    /* (element-type Entry) (unowned) due
+                                    * and deliver_now: before ready */
+  guint  timer;                    /* pacing or back-off wait */
+  guint  n_connecting;
+  gint64 pacer_skew; /* microseconds subtracted while asking
+                      * the pacer (see mb-scheduler.c) */
   gulong state_handler;
   gulong slot_handler;
   gulong problem_handler;
@@ -66,9 +75,12 @@ struct _MbScheduler
   GHashTable *entries;  /* (owned) id -> Entry (owned) */
   GSequence  *timeline; /* (owned) (element-type Entry) (unowned) by wake */
   guint64     next_seq;
-  guint       timer;    /* for the timeline's first entry */
-  gint64      timer_at; /* its wake, unix seconds */
-  GHashTable *slots;    /* (owned) route name -> RouteSlot (owned) */
+  guint       timer;      /* for the timeline's first entry */
+  gint64      timer_at;   /* its wake, unix seconds */
+  GHashTable *slots;      /* (owned) route name -> RouteSlot (owned) */
+  GQueue      steps;      /* (element-type Entry) (unowned) ENTRY_PENDING */
+  guint       n_steps;    /* under way, at most MB_SCHEDULER_MAX_STEPS */
+  guint       steps_idle; /* pending start of waiting steps */
 
   gboolean custom_clock;
   gboolean started;
@@ -103,6 +115,8 @@ void     mb_scheduler_forget (MbScheduler *self, Entry *entry);
  * decisions (a retry of a failed write or report). */
 void mb_scheduler_hold (MbScheduler *self, Entry *entry, gint64 wake);
 void mb_scheduler_queue_changed (MbScheduler *self);
+/* Clears the one-shot deliver_now of @entry (out of the ready queues). */
+void mb_scheduler_end_deliver_now (Entry *entry);
 /* (nullable) The name of the route @envelope goes by. */
 const char *mb_scheduler_route_name_for (MbScheduler      *self,
                                          const MbEnvelope *envelope);
@@ -144,11 +158,21 @@ void mb_scheduler_append_log (MbScheduler       *self,
                               const char        *reply);
 /* @text for a key="value" log field: quotes escaped, one line. */
 char *mb_scheduler_quote (const char *text);
-/* Each of these takes a BUSY entry and ends its busy
- * state itself. */
-void mb_scheduler_write_entry (MbScheduler *self, Entry *entry);
-void mb_scheduler_expire_entry (MbScheduler *self, Entry *entry);
-void mb_scheduler_send_delay_notice (MbScheduler *self, Entry *entry);
-void mb_scheduler_finish_entry (MbScheduler *self, Entry *entry);
+/* The steps (a write again, expiry, the delay notice, the failure report
+ * and removal) that run at most this many at once; each holds files open
+ * (the original, the report being written), so a queue that needs
+ * thousands of them at startup must not start them together. */
+#define MB_SCHEDULER_MAX_STEPS 4
+/* Whether @entry (not busy) needs one of the steps now, before any
+ * delivery. */
+gboolean mb_scheduler_step_is_due (MbScheduler *self, Entry *entry, gint64 now);
+/* Makes @entry (not busy) ENTRY_PENDING in the step queue (first when
+ * @first) and starts what the limit allows.  The step to run is decided
+ * when it starts. */
+void mb_scheduler_queue_step (MbScheduler *self, Entry *entry, gboolean first);
+/* Takes @entry out of the step queue, if it is there. */
+void mb_scheduler_unqueue_step (MbScheduler *self, Entry *entry);
+/* Starts waiting steps while fewer than MB_SCHEDULER_MAX_STEPS run. */
+void mb_scheduler_run_steps (MbScheduler *self);
 
 G_END_DECLS

@@ -17,6 +17,11 @@
  *     report when every recipient was delivered.
  *   - A failed write, report or removal is logged and retried after the
  *     retry schedule's first step; nothing is dropped.
+ *   - At most MB_SCHEDULER_MAX_STEPS of these steps run at once (each
+ *     holds the original and the report's spool file open); the others
+ *     wait in the step queue, first come first served, except that a
+ *     message's next step (the write after its notice) goes first.  A
+ *     queue of 100,000 old messages thus never runs out of descriptors.
  *
  * WHAT IT DOES NOT DO
  *   It does not decide when these steps are due (mb-scheduler.c with
@@ -144,8 +149,8 @@ write_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   step_free (step);
 }
 
-void
-mb_scheduler_write_entry (MbScheduler *self, Entry *entry)
+static void
+write_entry (MbScheduler *self, Entry *entry)
 {
   mb_spool_update_envelope_async (self->spool, entry->envelope, NULL, write_cb,
                                   step_new (self, entry));
@@ -153,8 +158,8 @@ mb_scheduler_write_entry (MbScheduler *self, Entry *entry)
 
 /* Expiry */
 
-void
-mb_scheduler_expire_entry (MbScheduler *self, Entry *entry)
+static void
+expire_entry (MbScheduler *self, Entry *entry)
 {
   g_autofree char *after
       = mb_config_syntax_format_duration (self->config->expire_after);
@@ -186,7 +191,7 @@ mb_scheduler_expire_entry (MbScheduler *self, Entry *entry)
                                MB_DELIVERY_STATUS_EXPIRED, reason);
     }
   /* Write first: the report comes from the finished state on disk. */
-  mb_scheduler_write_entry (self, entry);
+  write_entry (self, entry);
 }
 
 /* The delay notice */
@@ -238,8 +243,8 @@ delay_notice_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   step_free (step);
 }
 
-void
-mb_scheduler_send_delay_notice (MbScheduler *self, Entry *entry)
+static void
+send_delay_notice (MbScheduler *self, Entry *entry)
 {
   MbBounceRequest request = { 0 };
 
@@ -347,8 +352,8 @@ bounce_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   remove_entry (step);
 }
 
-void
-mb_scheduler_finish_entry (MbScheduler *self, Entry *entry)
+static void
+finish_entry (MbScheduler *self, Entry *entry)
 {
   MbBounceRequest request = { 0 };
   Step           *step = step_new (self, entry);
@@ -367,4 +372,84 @@ mb_scheduler_finish_entry (MbScheduler *self, Entry *entry)
   request.last_attempt = entry->last_attempt;
   request.now = mb_scheduler_now (self);
   mb_bounce_queue_async (&request, NULL, bounce_cb, step);
+}
+
+/* The step queue */
+
+gboolean
+mb_scheduler_step_is_due (MbScheduler *self, Entry *entry, gint64 now)
+{
+  const MbEnvelope *envelope = entry->envelope;
+
+  return entry->dirty || mb_envelope_is_finished (envelope)
+         || mb_retry_is_expired (envelope, self->config->expire_after, now)
+         || mb_retry_delay_notice_due (envelope,
+                                       self->config->delay_notice_after, now);
+}
+
+void
+mb_scheduler_queue_step (MbScheduler *self, Entry *entry, gboolean first)
+{
+  g_return_if_fail (entry->place != ENTRY_BUSY);
+
+  if (entry->step_link == NULL)
+    {
+      /* Out of the ready queue and the timeline, as while busy. */
+      mb_scheduler_set_busy (self, entry);
+      if (first)
+        {
+          g_queue_push_head (&self->steps, entry);
+          entry->step_link = self->steps.head;
+        }
+      else
+        {
+          g_queue_push_tail (&self->steps, entry);
+          entry->step_link = self->steps.tail;
+        }
+    }
+  entry->place = ENTRY_PENDING;
+  mb_scheduler_run_steps (self);
+}
+
+void
+mb_scheduler_unqueue_step (MbScheduler *self, Entry *entry)
+{
+  if (entry->step_link == NULL)
+    return;
+  g_queue_delete_link (&self->steps, entry->step_link);
+  entry->step_link = NULL;
+  if (entry->place == ENTRY_PENDING)
+    entry->place = ENTRY_WAITING;
+}
+
+void
+mb_scheduler_run_steps (MbScheduler *self)
+{
+  while (!self->stopped && self->n_steps < MB_SCHEDULER_MAX_STEPS
+         && !g_queue_is_empty (&self->steps))
+    {
+      Entry      *entry = g_queue_peek_head (&self->steps);
+      gint64      now = mb_scheduler_now (self);
+      MbEnvelope *envelope = entry->envelope;
+
+      mb_scheduler_unqueue_step (self, entry);
+      /* Decided now: a retry or a new configuration may have changed what
+       * is due while it waited. */
+      if (!mb_scheduler_step_is_due (self, entry, now))
+        {
+          mb_scheduler_process (self, entry);
+          continue;
+        }
+      mb_scheduler_set_busy (self, entry);
+      entry->in_step = TRUE;
+      self->n_steps++;
+      if (entry->dirty)
+        write_entry (self, entry);
+      else if (mb_envelope_is_finished (envelope))
+        finish_entry (self, entry);
+      else if (mb_retry_is_expired (envelope, self->config->expire_after, now))
+        expire_entry (self, entry);
+      else
+        send_delay_notice (self, entry);
+    }
 }

@@ -4,8 +4,9 @@
  * WHAT IT DOES
  *   One RouteSlot per [route NAME]: its MbRoute, connection pool, sender
  *   policy and ready queue (the messages due on it, first come first
- *   served).  The pump sends from the ready queue while the route is
- *   READY or FAILING, the relay is not paused, the pacer allows the next
+ *   served), and its urgent queue (messages the admin retried by id,
+ *   sent first, also while the relay is paused).  The pump sends from the
+ *   queues while the route is READY or FAILING, the pacer allows the next
  *   transaction and a connection is idle or may be opened; otherwise it
  *   arms the route's one timer for the pacer's or the back-off's delay,
  *   or waits for a connection to come back.
@@ -154,6 +155,26 @@ next_batch (RouteSlot *slot, Entry *entry, gint64 now)
   return batch;
 }
 
+/* (nullable) The message to send next on @slot: one the admin retried
+ * first, then the others in order, unless the relay is paused. */
+static Entry *
+next_entry (RouteSlot *slot)
+{
+  if (!g_queue_is_empty (&slot->urgent))
+    return g_queue_peek_head (&slot->urgent);
+  if (slot->scheduler->paused)
+    return NULL;
+  return g_queue_peek_head (&slot->ready);
+}
+
+/* How many messages @slot could send now (see next_entry()). */
+static guint
+count_sendable (RouteSlot *slot)
+{
+  return slot->urgent.length
+         + (slot->scheduler->paused ? 0 : slot->ready.length);
+}
+
 static void
 delivery_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -226,7 +247,7 @@ open_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   state = mb_route_get_state (slot->route);
   if (client != NULL)
     mb_connection_pool_release (slot->pool, client);
-  else if (!self->stopped && !g_queue_is_empty (&slot->ready)
+  else if (!self->stopped && next_entry (slot) != NULL
            && state != MB_ROUTE_STATE_NEEDS_SIGNIN
            && state != MB_ROUTE_STATE_PAUSED
            && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
@@ -234,7 +255,7 @@ open_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       /* The message that asked for the connection learns why there is
        * none; the others wait for the back-off. */
-      Entry *entry = g_queue_peek_head (&slot->ready);
+      Entry *entry = next_entry (slot);
       g_autoptr (GArray) batch
           = next_batch (slot, entry, mb_scheduler_now (self));
 
@@ -250,14 +271,17 @@ mb_scheduler_pump (RouteSlot *slot)
 {
   MbScheduler *self = slot->scheduler;
   MbRouteState state = mb_route_get_state (slot->route);
+  Entry       *entry;
 
-  if (!self->started || self->stopped || self->paused
-      || state == MB_ROUTE_STATE_PAUSED || state == MB_ROUTE_STATE_NEEDS_SIGNIN)
+  /* A paused relay still sends what the admin retried by hand
+   * (next_entry()); a paused route or one without sign-in sends
+   * nothing. */
+  if (!self->started || self->stopped || state == MB_ROUTE_STATE_PAUSED
+      || state == MB_ROUTE_STATE_NEEDS_SIGNIN)
     return;
 
-  while (!g_queue_is_empty (&slot->ready))
+  while ((entry = next_entry (slot)) != NULL)
     {
-      Entry *entry = g_queue_peek_head (&slot->ready);
       g_autoptr (GArray) batch
           = next_batch (slot, entry, mb_scheduler_now (self));
       g_autoptr (MbSmtpClient) client = NULL;
@@ -267,6 +291,7 @@ mb_scheduler_pump (RouteSlot *slot)
         {
           /* Not due after all: look again in a second. */
           mb_scheduler_hold (self, entry, mb_scheduler_now (self) + 1);
+          mb_scheduler_end_deliver_now (entry);
           continue;
         }
       delay = pacer_delay (slot, batch->len);
@@ -281,7 +306,7 @@ mb_scheduler_pump (RouteSlot *slot)
           delay = mb_connection_pool_delay_for_open (slot->pool);
           if (delay > 0)
             arm_slot_timer (slot, delay);
-          if (delay != 0 || slot->n_connecting >= slot->ready.length)
+          if (delay != 0 || slot->n_connecting >= count_sendable (slot))
             return;
           slot->n_connecting++;
           mb_connection_pool_open_async (slot->pool, open_done_cb,
@@ -335,6 +360,7 @@ mb_scheduler_route_slot_free (RouteSlot *slot)
                             mb_connection_pool_get_signin (slot->pool));
   g_clear_pointer (&slot->expiry_warning, g_free);
   g_queue_clear (&slot->ready);
+  g_queue_clear (&slot->urgent);
   g_clear_object (&slot->pool);
   g_clear_object (&slot->route);
   g_clear_pointer (&slot->policy, mb_sender_policy_config_free);
@@ -368,6 +394,7 @@ mb_scheduler_add_routes (MbScheduler *self)
           slot->policy->send_as = g_strdupv (config->send_as);
         }
       g_queue_init (&slot->ready);
+      g_queue_init (&slot->urgent);
       g_hash_table_insert (self->slots, g_strdup (config->name), slot);
 
       slot->state_handler

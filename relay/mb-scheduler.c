@@ -29,6 +29,14 @@
  *   - A PAUSED or NEEDS_SIGNIN route sends nothing; its messages stay
  *     queued (they still expire and get their delay notice).  A message
  *     without a configured route waits the same way, with one log line.
+ *     A paused relay sends only a message the admin retried by id
+ *     (deliver_now, one attempt), first on its route.
+ *   - Writes, expiry, delay notices and failure reports run at most
+ *     MB_SCHEDULER_MAX_STEPS at once, the others wait in arrival order
+ *     (mb-scheduler-reports.c): a large old queue at startup never opens
+ *     more files than that, and no report is dropped.  Envelopes are
+ *     loaded one by one in one thread; attempts are bounded by the
+ *     routes' connections.
  *   - Nothing blocks the main loop: envelopes are read in a worker thread,
  *     written by the spool off the loop.
  *
@@ -190,12 +198,19 @@ timeline_set (MbScheduler *self, Entry *entry, gint64 wake)
       = g_sequence_insert_sorted (self->timeline, entry, compare_entries, NULL);
 }
 
+/* The ready queue @entry is in (or goes to). */
+static GQueue *
+ready_queue_of (RouteSlot *slot, Entry *entry)
+{
+  return entry->deliver_now ? &slot->urgent : &slot->ready;
+}
+
 static void
 ready_remove (Entry *entry)
 {
   if (entry->link == NULL)
     return;
-  g_queue_delete_link (&entry->slot->ready, entry->link);
+  g_queue_delete_link (ready_queue_of (entry->slot, entry), entry->link);
   entry->link = NULL;
   entry->slot = NULL;
 }
@@ -203,13 +218,23 @@ ready_remove (Entry *entry)
 static void
 ready_add (RouteSlot *slot, Entry *entry)
 {
+  GQueue *queue = ready_queue_of (slot, entry);
+
   if (entry->slot == slot && entry->link != NULL)
     return;
   ready_remove (entry);
-  g_queue_push_tail (&slot->ready, entry);
-  entry->link = slot->ready.tail;
+  g_queue_push_tail (queue, entry);
+  entry->link = queue->tail;
   entry->slot = slot;
   entry->place = ENTRY_READY;
+}
+
+void
+mb_scheduler_end_deliver_now (Entry *entry)
+{
+  g_return_if_fail (entry->link == NULL);
+
+  entry->deliver_now = FALSE;
 }
 
 const char *
@@ -266,34 +291,19 @@ mb_scheduler_process (MbScheduler *self, Entry *entry)
   const MbEnvelope *envelope = entry->envelope;
   gint64            now = mb_scheduler_now (self);
   RouteSlot        *slot;
+  gboolean          follows = entry->step_follows;
 
   g_return_if_fail (entry->place != ENTRY_BUSY);
 
-  if (self->stopped)
+  entry->step_follows = FALSE;
+  /* A pending entry's step decides again when it starts. */
+  if (self->stopped || entry->place == ENTRY_PENDING)
     return;
-  if (entry->dirty)
+  /* Writes, expiry and reports wait for a free step (they hold files
+   * open: all started at once, a large old queue runs out of them). */
+  if (mb_scheduler_step_is_due (self, entry, now))
     {
-      mb_scheduler_set_busy (self, entry);
-      mb_scheduler_write_entry (self, entry);
-      return;
-    }
-  if (mb_envelope_is_finished (envelope))
-    {
-      mb_scheduler_set_busy (self, entry);
-      mb_scheduler_finish_entry (self, entry);
-      return;
-    }
-  if (mb_retry_is_expired (envelope, self->config->expire_after, now))
-    {
-      mb_scheduler_set_busy (self, entry);
-      mb_scheduler_expire_entry (self, entry);
-      return;
-    }
-  if (mb_retry_delay_notice_due (envelope, self->config->delay_notice_after,
-                                 now))
-    {
-      mb_scheduler_set_busy (self, entry);
-      mb_scheduler_send_delay_notice (self, entry);
+      mb_scheduler_queue_step (self, entry, follows);
       return;
     }
 
@@ -307,6 +317,8 @@ mb_scheduler_process (MbScheduler *self, Entry *entry)
       return;
     }
   ready_remove (entry);
+  /* Nothing due (or no route): the admin's "now" has been answered. */
+  mb_scheduler_end_deliver_now (entry);
   entry->place = ENTRY_WAITING;
   if (slot == NULL)
     {
@@ -326,14 +338,35 @@ mb_scheduler_set_busy (MbScheduler *self, Entry *entry)
 {
   ready_remove (entry);
   timeline_remove (self, entry);
+  mb_scheduler_unqueue_step (self, entry);
   entry->place = ENTRY_BUSY;
   rearm_timer (self);
+}
+
+static gboolean
+on_steps_idle_cb (gpointer user_data)
+{
+  MbScheduler *self = user_data;
+
+  self->steps_idle = 0;
+  mb_scheduler_run_steps (self);
+  return G_SOURCE_REMOVE;
 }
 
 gboolean
 mb_scheduler_end_busy (MbScheduler *self, Entry *entry)
 {
   entry->place = ENTRY_WAITING;
+  if (entry->in_step)
+    {
+      /* The freed step starts the next waiting one from an idle, after
+       * the caller has queued this entry's own next step (first). */
+      entry->in_step = FALSE;
+      entry->step_follows = TRUE;
+      self->n_steps--;
+      if (self->steps_idle == 0 && !g_queue_is_empty (&self->steps))
+        self->steps_idle = g_idle_add (on_steps_idle_cb, self);
+    }
   if (entry->dropped)
     {
       entry_free (entry);
@@ -349,6 +382,7 @@ mb_scheduler_forget (MbScheduler *self, Entry *entry)
 {
   ready_remove (entry);
   timeline_remove (self, entry);
+  mb_scheduler_unqueue_step (self, entry);
   g_hash_table_steal (self->entries, entry->id);
   if (entry->place == ENTRY_BUSY)
     entry->dropped = TRUE;
@@ -362,6 +396,8 @@ void
 mb_scheduler_hold (MbScheduler *self, Entry *entry, gint64 wake)
 {
   ready_remove (entry);
+  mb_scheduler_unqueue_step (self, entry);
+  entry->step_follows = FALSE;
   entry->place = ENTRY_WAITING;
   timeline_set (self, entry, wake);
   rearm_timer (self);
@@ -424,6 +460,7 @@ mb_scheduler_dispose (GObject *object)
   g_clear_signal_handler (&self->committed_handler, self->spool);
   g_clear_signal_handler (&self->removed_handler, self->spool);
   g_clear_handle_id (&self->changed_idle, g_source_remove);
+  g_clear_handle_id (&self->steps_idle, g_source_remove);
   G_OBJECT_CLASS (mb_scheduler_parent_class)->dispose (object);
 }
 
@@ -433,6 +470,7 @@ mb_scheduler_finalize (GObject *object)
   MbScheduler *self = MB_SCHEDULER (object);
 
   g_clear_pointer (&self->slots, g_hash_table_unref);
+  g_queue_clear (&self->steps);
   g_clear_pointer (&self->timeline, g_sequence_free);
   g_clear_pointer (&self->entries, g_hash_table_unref);
   g_clear_object (&self->spool);
@@ -474,6 +512,7 @@ mb_scheduler_init (MbScheduler *self)
   self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                          (GDestroyNotify)entry_free);
   self->timeline = g_sequence_new (NULL);
+  g_queue_init (&self->steps);
   self->slots
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                (GDestroyNotify)mb_scheduler_route_slot_free);
@@ -666,7 +705,7 @@ mb_scheduler_get_state (MbScheduler *self)
 }
 
 static void
-retry_entry (MbScheduler *self, Entry *entry)
+retry_entry (MbScheduler *self, Entry *entry, gboolean now)
 {
   for (guint i = 0; i < entry->envelope->recipients->len; i++)
     {
@@ -674,6 +713,12 @@ retry_entry (MbScheduler *self, Entry *entry)
 
       if (recipient->state == MB_RECIPIENT_STATE_DEFERRED)
         recipient->next_attempt = 0;
+    }
+  if (now && !entry->deliver_now)
+    {
+      /* Moves it to the urgent queue (process puts it back). */
+      ready_remove (entry);
+      entry->deliver_now = TRUE;
     }
   if (entry->place != ENTRY_BUSY)
     mb_scheduler_process (self, entry);
@@ -698,17 +743,21 @@ mb_scheduler_retry (MbScheduler *self, const char *id, GError **error)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&slot))
     mb_connection_pool_reset_backoff (slot->pool);
 
+  /* One message: the admin wants that one now, also while paused.  All
+   * of them: a pause holds (resume is the way to release everything). */
   if (id != NULL)
-    retry_entry (self, g_hash_table_lookup (self->entries, id));
+    retry_entry (self, g_hash_table_lookup (self->entries, id), TRUE);
   else
     {
       g_autoptr (GPtrArray) entries = list_entries (self);
 
       for (guint i = 0; i < entries->len; i++)
-        retry_entry (self, entries->pdata[i]);
+        retry_entry (self, entries->pdata[i], FALSE);
     }
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE",
-                    "retry queue-id=%s", id != NULL ? id : "all");
+                    "retry queue-id=%s%s", id != NULL ? id : "all",
+                    id != NULL && self->paused ? " paused=yes deliver=now"
+                                               : "");
   mb_scheduler_queue_changed (self);
   return TRUE;
 }

@@ -109,15 +109,19 @@ void mb_scheduler_stop (MbScheduler *self);
  * already running keep their settings until a restart). */
 void mb_scheduler_set_config (MbScheduler *self, MbRelayConfig *config);
 
-/* Holds (or releases) all deliveries; the queue, expiry and reports are
- * kept.  Emits "queue-changed". */
+/* Holds (or releases) all deliveries, except a message retried by id
+ * (mb_scheduler_retry()); the queue, expiry and reports are kept.  Emits
+ * "queue-changed". */
 void     mb_scheduler_set_paused (MbScheduler *self, gboolean paused);
 gboolean mb_scheduler_get_paused (MbScheduler *self);
 
 MbSchedulerState mb_scheduler_get_state (MbScheduler *self);
 
 /* Makes the deferred recipients of message @id (NULL: of every message)
- * due now and ends the routes' connection back-off.  Fails with
+ * due now and ends the routes' connection back-off.  A message retried by
+ * @id goes next on its route, even while the relay is paused: one attempt
+ * (one-shot; its route's pacing, pause and sign-in still apply).  With
+ * NULL a paused relay stays paused.  Fails with
  * MB_SCHEDULER_ERROR_NOT_FOUND for an unknown id. */
 gboolean mb_scheduler_retry (MbScheduler *self, const char *id, GError **error);
 

@@ -945,8 +945,8 @@ test_resume (void)
   g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_READY);
 }
 
-/* Properties notify only on change: the same reply twice notifies
- * last-reply once. */
+/* Properties notify only on change: the same reply three times notifies
+ * last-reply once, and state once (on the third). */
 static void
 test_state_notify (void)
 {
@@ -959,6 +959,8 @@ test_state_notify (void)
 
   g_signal_connect (route, "notify", G_CALLBACK (on_notify_cb), notified);
   feed (route, 451, "4.7.500", "Server busy");
+  feed (route, 451, "4.7.500", "Server busy");
+  g_assert_cmpuint (count_string (notified, "state"), ==, 0);
   feed (route, 451, "4.7.500", "Server busy");
   g_assert_cmpuint (count_string (notified, "last-reply"), ==, 1);
   g_assert_cmpuint (count_string (notified, "hint"), ==, 1);
@@ -996,9 +998,62 @@ test_state_signin_and_manual_pause (void)
                    "paused by the admin");
   mb_route_resume (route);
   g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_NEEDS_SIGNIN);
-  feed (route, 421, "4.3.2", "resource forest limit");
+  for (guint n = 0; n < MB_ROUTE_DEFAULT_PAUSE_THRESHOLD; n++)
+    feed (route, 421, "4.3.2", "resource forest limit");
   mb_route_set_needs_signin (route, FALSE);
   g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_FAILING);
+}
+
+/* One transient failure (greylisting) is routine: the route stays READY,
+ * with the reply shown; pause-threshold of them in a row (of any kind)
+ * make it FAILING; a success in between starts the count over, and a
+ * success ends FAILING.  With threshold 1 the first one counts. */
+static void
+test_state_transient_failures (void)
+{
+  g_autoptr (MbRoute) route
+      = new_route (MB_ROUTE_METHOD_SUBMISSION, NULL, NULL);
+  g_autoptr (MbRoute) eager
+      = new_route (MB_ROUTE_METHOD_SUBMISSION, NULL, NULL);
+  g_autoptr (GArray) transitions = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  g_signal_connect (route, "state-changed", G_CALLBACK (on_state_changed_cb),
+                    transitions);
+  feed (route, 451, "4.7.500", "Server busy. Please try again later");
+  g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_READY);
+  g_assert_cmpstr (mb_route_get_last_reply (route), ==,
+                   "451 4.7.500 Server busy. Please try again later");
+  g_assert_nonnull (mb_route_get_hint (route));
+  feed (route, 451, "4.7.500", "Server busy. Please try again later");
+  g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_READY);
+  g_assert_cmpuint (transitions->len, ==, 0);
+  feed (route, 451, "4.7.500", "Server busy. Please try again later");
+  g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_FAILING);
+  g_assert_null (mb_route_get_pause_reason (route));
+  feed (route, 250, "2.0.0", "OK");
+  g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_READY);
+  g_assert_cmpuint (transitions->len, ==, 4);
+  g_assert_cmpuint (g_array_index (transitions, guint, 0), ==,
+                    MB_ROUTE_STATE_READY);
+  g_assert_cmpuint (g_array_index (transitions, guint, 1), ==,
+                    MB_ROUTE_STATE_FAILING);
+  g_assert_cmpuint (g_array_index (transitions, guint, 2), ==,
+                    MB_ROUTE_STATE_FAILING);
+  g_assert_cmpuint (g_array_index (transitions, guint, 3), ==,
+                    MB_ROUTE_STATE_READY);
+
+  /* A success in between starts over; any transient failure counts. */
+  feed (route, 451, "4.7.500", "Server busy. Please try again later");
+  feed (route, 250, "2.0.0", "OK");
+  feed (route, 451, "4.7.500", "Server busy. Please try again later");
+  feed (route, 421, "4.3.2", "Service not available");
+  g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_READY);
+  mb_route_record_local_failure (route, "mb.timeout", "waiting for DATA");
+  g_assert_cmpint (mb_route_get_state (route), ==, MB_ROUTE_STATE_FAILING);
+
+  mb_route_set_pause_threshold (eager, 1);
+  feed (eager, 451, "4.7.500", "Server busy. Please try again later");
+  g_assert_cmpint (mb_route_get_state (eager), ==, MB_ROUTE_STATE_FAILING);
 }
 
 /* Local failures: a timeout keeps failing without pausing; a refused
@@ -1115,6 +1170,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/relay/route/state/notify", test_state_notify);
   g_test_add_func ("/relay/route/state/signin-and-manual-pause",
                    test_state_signin_and_manual_pause);
+  g_test_add_func ("/relay/route/state/transient-failures",
+                   test_state_transient_failures);
   g_test_add_func ("/relay/route/state/local-failure",
                    test_state_local_failure);
   g_test_add_func ("/relay/route/recipients/accepts", test_accepts_recipient);

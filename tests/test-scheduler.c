@@ -14,6 +14,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define HOUR ((gint64)3600)
 #define DAY (24 * HOUR)
@@ -487,6 +488,105 @@ test_needs_signin (Fixture *f, gconstpointer data)
                    MB_SCHEDULER_STATE_RUNNING);
 }
 
+static guint
+count_busy (Fixture *f, GPtrArray *ids)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < ids->len; i++)
+    n += mb_scheduler_is_busy (f->scheduler, ids->pdata[i]);
+  return n;
+}
+
+/* Many messages whose delay notice is due at startup, under a low file
+ * descriptor limit: the reports are built a few at a time, so the relay
+ * neither runs out of descriptors nor drops one; every notice is queued,
+ * built from its readable original (a warning is fatal here); the same
+ * for their expiry and failure reports. */
+static void
+test_many_reports_low_fd_limit (Fixture *f, gconstpointer data)
+{
+  enum
+  {
+    N_MESSAGES = 200
+  };
+  const char *const to[] = { "a@contoso.com", NULL };
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  struct rlimit limit;
+  guint         max_busy = 0;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, 0);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  for (guint i = 0; i < N_MESSAGES; i++)
+    g_ptr_array_add (ids, queue_message (f, "scanner@contoso.com", to));
+
+  /* Far fewer descriptors than messages: reports started all at once
+   * would each hold the original and a spool file open. */
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  limit.rlim_cur = 64;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+
+  /* The relay was down past delay-notice-after: all are due at start. */
+  f->now += 5 * HOUR * G_USEC_PER_SEC;
+  start (f);
+  WAIT_UNTIL (f, (max_busy = MAX (max_busy, count_busy (f, ids)),
+                  mb_scheduler_get_length (f->scheduler) == 2 * N_MESSAGES));
+  /* A few at a time (nothing else is busy: the route is paused). */
+  g_assert_cmpuint (max_busy, >=, 1);
+  g_assert_cmpuint (max_busy, <=, 4);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const MbEnvelope *envelope;
+
+      WAIT_UNTIL (f, !mb_scheduler_is_busy (f->scheduler, ids->pdata[i]));
+      envelope = lookup (f, ids->pdata[i]);
+      g_assert_nonnull (envelope);
+      g_assert_cmpint (envelope->delay_notice_sent, ==,
+                       f->now / G_USEC_PER_SEC);
+    }
+  {
+    /* Each notice is from <> to the sender and carries the original. */
+    g_autoptr (GPtrArray) all = mb_scheduler_list_ids (f->scheduler);
+    guint n_notices = 0;
+
+    for (guint i = 0; i < all->len; i++)
+      {
+        const MbEnvelope *envelope = lookup (f, all->pdata[i]);
+        g_autofree char  *path = NULL;
+        g_autofree char  *text = NULL;
+
+        if (envelope->sender[0] != '\0')
+          continue;
+        n_notices++;
+        g_assert_cmpstr (
+            ((MbRecipient *)envelope->recipients->pdata[0])->address, ==,
+            "scanner@contoso.com");
+        path = mb_spool_get_message_path (f->spool, all->pdata[i]);
+        g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+        g_assert_nonnull (strstr (text, "Subject: test"));
+      }
+    g_assert_cmpuint (n_notices, ==, N_MESSAGES);
+  }
+
+  /* Then all expire together: every original gets its failure report
+   * and leaves the queue, again a few at a time. */
+  max_busy = 0;
+  f->now += (2 * DAY - 5 * HOUR) * G_USEC_PER_SEC;
+  WAIT_UNTIL (f, (max_busy = MAX (max_busy, count_busy (f, ids)),
+                  f->n_failed == N_MESSAGES));
+  g_assert_cmpuint (max_busy, >=, 1);
+  g_assert_cmpuint (max_busy, <=, 4);
+  for (guint i = 0; i < ids->len; i++)
+    g_assert_null (lookup (f, ids->pdata[i]));
+  /* Left: the delay notices and the failure reports. */
+  WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 2 * N_MESSAGES);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -504,5 +604,8 @@ main (int argc, char *argv[])
               fixture_set_up, test_needs_signin, fixture_tear_down);
   g_test_add ("/relay/scheduler/route/none-configured", Fixture, "",
               fixture_set_up, test_no_route, fixture_tear_down);
+  g_test_add ("/relay/scheduler/reports/many-reports-low-fd-limit", Fixture,
+              paused_route, fixture_set_up, test_many_reports_low_fd_limit,
+              fixture_tear_down);
   return g_test_run ();
 }

@@ -9,7 +9,9 @@ Proved here:
     method, state, last_reply, hint), listen;
   - queue list / show / retry / delete with their JSON fields, while the
     relay is paused (pause/resume), and a deferred recipient's reply and
-    hint; delete logs the recipient as deleted;
+    hint; delete logs the recipient as deleted; retrying one message
+    while paused delivers that one only (retry --all and flush stay
+    held);
   - test-send: delivered (exit 0), and refused by the fake (exit 1 with
     the reply and its plain-language hint);
   - log: --json fields, --grep, --since, and --follow streaming from the
@@ -387,6 +389,43 @@ class QueueTests(ControlTestCase):
         self.fake.wait_for_messages(1, timeout=WAIT)
         self.wait_queue(lambda q: q == [], 'an empty queue')
         self.assertEqual(self.fake.messages[0].rcpt_tos, [LATER])
+
+    def test_retry_one_while_paused_delivers_only_that_one(self):
+        # An admin who paused the relay and retries one message gets that
+        # message delivered now; the others stay queued until resume, and
+        # retry --all does not override the pause.
+        self.ctl.json('pause')
+        self.send(['first@contoso.com'], subject='Held 1')
+        self.send(['second@contoso.com'], subject='Held 2')
+        self.send(['third@contoso.com'], subject='Held 3')
+        queue = self.wait_queue(lambda q: len(q) == 3, 'three queued')
+        wanted = next(m for m in queue
+                      if m['recipients'][0]['address'] == 'second@contoso.com')
+
+        self.assertEqual(self.ctl.json('queue', 'retry', wanted['id']),
+                         {'retried': 1, 'id': wanted['id']})
+        self.fake.wait_for_messages(1, timeout=WAIT)
+        queue = self.wait_queue(lambda q: len(q) == 2, 'two left queued')
+        self.assertNotIn(wanted['id'], [m['id'] for m in queue])
+        self.assertEqual(self.fake.messages[0].rcpt_tos,
+                         ['second@contoso.com'])
+        for msg in queue:
+            self.assertEqual(msg['attempts'], 0)
+            self.assertEqual(msg['recipients'][0]['state'], 'queued')
+        status = self.ctl.json('status')
+        self.assertEqual(status['state'], 'paused')
+        self.assertEqual(status['routes'][0]['state'], 'ready')
+
+        # Still paused: retry --all is held, nothing else goes out.
+        self.ctl.json('queue', 'retry', '--all')
+        self.assertEqual(self.ctl.json('queue', 'flush', '--timeout', '1'),
+                         {'attempted': 2, 'remaining': 2})
+        self.assertEqual(len(self.fake.messages), 1)
+        self.assertEqual(len(self.queue()), 2)
+
+        self.ctl.json('resume')
+        self.fake.wait_for_messages(3, timeout=WAIT)
+        self.wait_queue(lambda q: q == [], 'an empty queue')
 
     def test_retry_all_and_flush_report_counts(self):
         # retry --all and flush answer with what they did.
