@@ -559,22 +559,6 @@ file_lookup_async (MbCredentials      *credentials,
   g_task_return_pointer (task, secret, wipe_free);
 }
 
-static char *
-file_lookup_finish (MbCredentials *credentials,
-                    GAsyncResult  *result,
-                    gint64        *expires_at,
-                    GError       **error)
-{
-  char *secret;
-
-  g_return_val_if_fail (g_task_is_valid (result, credentials), NULL);
-
-  secret = g_task_propagate_pointer (G_TASK (result), error);
-  if (secret != NULL && expires_at != NULL)
-    *expires_at = *(gint64 *)g_task_get_task_data (G_TASK (result));
-  return secret;
-}
-
 static void
 start_write (MbCredentialsFile  *self,
              WriteData          *data,
@@ -608,16 +592,6 @@ file_store_async (MbCredentials      *credentials,
   data->expires_at = expires_at;
   start_write (MB_CREDENTIALS_FILE (credentials), data, file_store_async,
                cancellable, callback, user_data);
-}
-
-static gboolean
-file_write_finish (MbCredentials *credentials,
-                   GAsyncResult  *result,
-                   GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, credentials), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -655,21 +629,6 @@ file_lookup_expiry_async (MbCredentials      *credentials,
   g_task_return_boolean (task, TRUE);
 }
 
-static gboolean
-file_lookup_expiry_finish (MbCredentials *credentials,
-                           GAsyncResult  *result,
-                           gint64        *expires_at,
-                           GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, credentials), FALSE);
-
-  if (!g_task_propagate_boolean (G_TASK (result), error))
-    return FALSE;
-  if (expires_at != NULL)
-    *expires_at = *(gint64 *)g_task_get_task_data (G_TASK (result));
-  return TRUE;
-}
-
 static void
 file_list_expiries_async (MbCredentials      *credentials,
                           GCancellable       *cancellable,
@@ -703,16 +662,6 @@ file_list_expiries_async (MbCredentials      *credentials,
                          (GDestroyNotify)g_ptr_array_unref);
 }
 
-static GPtrArray *
-file_list_expiries_finish (MbCredentials *credentials,
-                           GAsyncResult  *result,
-                           GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, credentials), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static void
 mb_credentials_file_finalize (GObject *object)
 {
@@ -734,15 +683,10 @@ mb_credentials_file_class_init (MbCredentialsFileClass *klass)
 
   object_class->finalize = mb_credentials_file_finalize;
   credentials_class->lookup_async = file_lookup_async;
-  credentials_class->lookup_finish = file_lookup_finish;
   credentials_class->store_async = file_store_async;
-  credentials_class->store_finish = file_write_finish;
   credentials_class->clear_async = file_clear_async;
-  credentials_class->clear_finish = file_write_finish;
   credentials_class->lookup_expiry_async = file_lookup_expiry_async;
-  credentials_class->lookup_expiry_finish = file_lookup_expiry_finish;
   credentials_class->list_expiries_async = file_list_expiries_async;
-  credentials_class->list_expiries_finish = file_list_expiries_finish;
 }
 
 static void

@@ -474,22 +474,6 @@ keyring_lookup_async (MbCredentials      *credentials,
       cancellable, lookup_searched_cb, g_steal_pointer (&task));
 }
 
-static char *
-keyring_lookup_finish (MbCredentials *credentials,
-                       GAsyncResult  *result,
-                       gint64        *expires_at,
-                       GError       **error)
-{
-  char *secret;
-
-  g_return_val_if_fail (g_task_is_valid (result, credentials), NULL);
-
-  secret = g_task_propagate_pointer (G_TASK (result), error);
-  if (secret != NULL && expires_at != NULL)
-    *expires_at = *(gint64 *)g_task_get_task_data (G_TASK (result));
-  return secret;
-}
-
 static void
 keyring_store_async (MbCredentials      *credentials,
                      const char         *route,
@@ -511,14 +495,6 @@ keyring_store_async (MbCredentials      *credentials,
   g_task_set_source_tag (task, keyring_store_async);
   g_task_set_task_data (task, data, (GDestroyNotify)write_data_free);
   queue_write (MB_CREDENTIALS_KEYRING (credentials), task);
-}
-
-static gboolean
-write_finish (MbCredentials *credentials, GAsyncResult *result, GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, credentials), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -559,21 +535,6 @@ keyring_lookup_expiry_async (MbCredentials      *credentials,
       cancellable, expiry_searched_cb, g_steal_pointer (&task));
 }
 
-static gboolean
-keyring_lookup_expiry_finish (MbCredentials *credentials,
-                              GAsyncResult  *result,
-                              gint64        *expires_at,
-                              GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, credentials), FALSE);
-
-  if (!g_task_propagate_boolean (G_TASK (result), error))
-    return FALSE;
-  if (expires_at != NULL)
-    *expires_at = *(gint64 *)g_task_get_task_data (G_TASK (result));
-  return TRUE;
-}
-
 static void
 keyring_list_expiries_async (MbCredentials      *credentials,
                              GCancellable       *cancellable,
@@ -589,16 +550,6 @@ keyring_list_expiries_async (MbCredentials      *credentials,
   secret_password_searchv (
       &schema, attributes, SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
       cancellable, list_searched_cb, g_steal_pointer (&task));
-}
-
-static GPtrArray *
-keyring_list_expiries_finish (MbCredentials *credentials,
-                              GAsyncResult  *result,
-                              GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, credentials), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 static void
@@ -620,15 +571,10 @@ mb_credentials_keyring_class_init (MbCredentialsKeyringClass *klass)
 
   object_class->finalize = mb_credentials_keyring_finalize;
   credentials_class->lookup_async = keyring_lookup_async;
-  credentials_class->lookup_finish = keyring_lookup_finish;
   credentials_class->store_async = keyring_store_async;
-  credentials_class->store_finish = write_finish;
   credentials_class->clear_async = keyring_clear_async;
-  credentials_class->clear_finish = write_finish;
   credentials_class->lookup_expiry_async = keyring_lookup_expiry_async;
-  credentials_class->lookup_expiry_finish = keyring_lookup_expiry_finish;
   credentials_class->list_expiries_async = keyring_list_expiries_async;
-  credentials_class->list_expiries_finish = keyring_list_expiries_finish;
 }
 
 static void

@@ -230,11 +230,70 @@ list_for_check_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                          (GDestroyNotify)g_ptr_array_unref);
 }
 
+/* Default _finish vfuncs, for backends that complete through a GTask whose
+ * source is the backend: the secret (a wiped string) or the expiry list as
+ * the task's pointer, a gint64 expiry as its task data, writes as a
+ * boolean. */
+
+static char *
+task_lookup_finish (MbCredentials *self,
+                    GAsyncResult  *result,
+                    gint64        *expires_at,
+                    GError       **error)
+{
+  char *secret;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  secret = g_task_propagate_pointer (G_TASK (result), error);
+  if (secret != NULL && expires_at != NULL)
+    *expires_at = *(gint64 *)g_task_get_task_data (G_TASK (result));
+  return secret;
+}
+
+static gboolean
+task_write_finish (MbCredentials *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+task_lookup_expiry_finish (MbCredentials *self,
+                           GAsyncResult  *result,
+                           gint64        *expires_at,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  if (expires_at != NULL)
+    *expires_at = *(gint64 *)g_task_get_task_data (G_TASK (result));
+  return TRUE;
+}
+
+static GPtrArray *
+task_list_expiries_finish (MbCredentials *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /* Overrides */
 
 static void
 mb_credentials_class_init (MbCredentialsClass *klass)
 {
+  klass->lookup_finish = task_lookup_finish;
+  klass->store_finish = task_write_finish;
+  klass->clear_finish = task_write_finish;
+  klass->lookup_expiry_finish = task_lookup_expiry_finish;
+  klass->list_expiries_finish = task_list_expiries_finish;
 }
 
 static void

@@ -118,6 +118,13 @@ G_DECLARE_DERIVABLE_TYPE (MbCredentials,
  *
  * The base class checks the arguments before calling a vfunc: a backend
  * only ever sees valid routes and kinds and non-NULL secrets.
+ *
+ * The _finish vfuncs default to a GTask whose source object is the
+ * backend: lookup returns the secret as the task's pointer (freed with
+ * mb_smtp_secret_free()) and lookup_expiry a boolean, both with a gint64
+ * expiry as task data; store and clear return a boolean, list_expiries the
+ * GPtrArray as the pointer.  A backend that completes so sets only the
+ * _async vfuncs.
  */
 struct _MbCredentialsClass
 {
