@@ -30,6 +30,7 @@
 /* Entra defaults to 60-90 minutes (M365-FACTS.md 2.3); used only when an
  * answer lacks expires_in, which RFC 6749 5.1 allows. */
 #define DEFAULT_EXPIRES_IN 3600
+#define MAX_EXPIRES_IN (24 * 3600)
 
 typedef struct
 {
@@ -168,13 +169,27 @@ find_aadsts (JsonObject *object, const char *description)
   return 0;
 }
 
+/* @text as one line of valid UTF-8: what the authority wrote goes into
+ * messages, the log and D-Bus. */
+static char *
+make_printable (const char *text)
+{
+  char *copy = g_utf8_make_valid (text, -1);
+
+  for (char *p = copy; *p != '\0'; p++)
+    if ((guchar)*p < 0x20 || *p == 0x7f)
+      *p = ' ';
+  return copy;
+}
+
 /* The description's first line without "AADSTSn: " (Entra appends trace
  * and correlation IDs on further lines). */
 static char *
 first_line (const char *description)
 {
-  const char *start = description;
-  const char *end;
+  const char      *start = description;
+  const char      *end;
+  g_autofree char *line = NULL;
 
   if (description == NULL)
     return NULL;
@@ -190,7 +205,10 @@ first_line (const char *description)
   end = start + strcspn (start, "\r\n");
   while (end > start && (end[-1] == ' ' || end[-1] == '.'))
     end--;
-  return end > start ? g_strndup (start, end - start) : NULL;
+  if (end == start)
+    return NULL;
+  line = g_strndup (start, end - start);
+  return make_printable (line);
 }
 
 static int
@@ -262,6 +280,7 @@ mb_oauth_error_from_response (const MbOAuthResponse *response,
   int               code = -1;
   guint             aadsts = 0;
   g_autofree char  *aadsts_text = NULL;
+  g_autofree char  *shown_error = NULL;
 
   if (error == NULL)
     {
@@ -306,10 +325,11 @@ mb_oauth_error_from_response (const MbOAuthResponse *response,
                   : summary_for_context (code, context);
   if (aadsts != 0)
     aadsts_text = g_strdup_printf ("; AADSTS%u", aadsts);
+  shown_error = make_printable (error);
   /* "The user declined the sign-in (Entra: authorization_declined: The
    * user has declined ...; AADSTS70000)" */
   return g_error_new (MB_OAUTH_ERROR, code, "%s (Entra: %s%s%s%s)", summary,
-                      error, detail != NULL ? ": " : "",
+                      shown_error, detail != NULL ? ": " : "",
                       detail != NULL ? detail : "",
                       aadsts_text != NULL ? aadsts_text : "");
 }
@@ -334,10 +354,12 @@ mb_oauth_token_from_response (const MbOAuthResponse *response, GError **error)
   /* RFC 6749 7.1: only Bearer tokens go into XOAUTH2. */
   if (token_type != NULL && g_ascii_strcasecmp (token_type, "Bearer") != 0)
     {
+      g_autofree char *shown = make_printable (token_type);
+
       g_set_error (error, MB_OAUTH_ERROR, MB_OAUTH_ERROR_PROTOCOL,
                    "The sign-in service issued a token of type %s, not "
                    "Bearer",
-                   token_type);
+                   shown);
       return NULL;
     }
 
@@ -349,8 +371,9 @@ mb_oauth_token_from_response (const MbOAuthResponse *response, GError **error)
       else if (json_node_get_value_type (expires) == G_TYPE_STRING)
         expires_in = g_ascii_strtoll (json_node_get_string (expires), NULL, 10);
     }
-  if (expires_in < 0)
-    expires_in = 0;
+  /* Entra's tokens live 60-90 minutes, at most a day; a longer promise
+   * only makes us refresh early, and the sum below cannot overflow. */
+  expires_in = CLAMP (expires_in, 0, MAX_EXPIRES_IN);
 
   token = mb_oauth_token_new ();
   token->access_token = g_strdup (access_token);

@@ -366,7 +366,9 @@ post_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   response->status = soup_message_get_status (data->message);
   bytes = g_bytes_get_data (body, &len);
   parser = json_parser_new ();
+  /* A body of blanks parses, to no root at all. */
   if (len > 0 && json_parser_load_from_data (parser, bytes, len, NULL)
+      && json_parser_get_root (parser) != NULL
       && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     response->object = json_object_ref (
         json_node_get_object (json_parser_get_root (parser)));
