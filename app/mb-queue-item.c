@@ -363,3 +363,12 @@ mb_queue_item_matches (MbQueueItem *self, const char *needle)
     self->haystack = build_haystack (self);
   return strstr (self->haystack, needle) != NULL;
 }
+
+const char *
+mb_queue_item_dict_get_id (GVariant *dict)
+{
+  const char *id = NULL;
+
+  g_variant_lookup (dict, "id", "&s", &id);
+  return id;
+}

@@ -19,6 +19,9 @@ G_DECLARE_FINAL_TYPE (MbQueueItem, mb_queue_item, MB, QUEUE_ITEM, GObject)
 MbQueueItem *mb_queue_item_new (GVariant *dict);
 /* Takes the values of @dict (same id); returns whether anything changed. */
 gboolean mb_queue_item_update (MbQueueItem *self, GVariant *dict);
+/* The queue id of one a{sv} entry of the relay's queue listing, or NULL.
+ * (transfer none): points into @dict. */
+const char *mb_queue_item_dict_get_id (GVariant *dict);
 
 const char *mb_queue_item_get_id (MbQueueItem *self);
 /* "" for the null sender */

@@ -49,15 +49,6 @@ is_connected (MbQueueModel *self)
          == MB_RELAY_CONNECTION_CONNECTED;
 }
 
-static const char *
-dict_id (GVariant *dict)
-{
-  const char *id = NULL;
-
-  g_variant_lookup (dict, "id", "&s", &id);
-  return id;
-}
-
 static guint
 n_loaded (MbQueueModel *self)
 {
@@ -100,7 +91,7 @@ append_page (MbQueueModel *self, GVariant *messages)
   g_variant_iter_init (&iter, messages);
   while ((dict = g_variant_iter_next_value (&iter)) != NULL)
     {
-      const char  *id = dict_id (dict);
+      const char  *id = mb_queue_item_dict_get_id (dict);
       MbQueueItem *item
           = id != NULL ? g_hash_table_lookup (self->loaded, id) : NULL;
 
@@ -132,7 +123,7 @@ merge_prefix (MbQueueModel *self, GVariant *messages)
   g_variant_iter_init (&iter, messages);
   while ((dict = g_variant_iter_next_value (&iter)) != NULL)
     {
-      const char *id = dict_id (dict);
+      const char *id = mb_queue_item_dict_get_id (dict);
 
       if (id != NULL)
         g_hash_table_add (wanted, (gpointer)id); /* lives in @messages */
@@ -155,7 +146,7 @@ merge_prefix (MbQueueModel *self, GVariant *messages)
   g_variant_iter_init (&iter, messages);
   while ((dict = g_variant_iter_next_value (&iter)) != NULL)
     {
-      const char  *id = dict_id (dict);
+      const char  *id = mb_queue_item_dict_get_id (dict);
       MbQueueItem *item;
 
       if (id == NULL || g_hash_table_contains (self->hidden, id))
@@ -276,7 +267,7 @@ message_reread_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         g_debug ("re-reading a message failed: %s", error->message);
       return;
     }
-  id = dict_id (envelope);
+  id = mb_queue_item_dict_get_id (envelope);
   item = id != NULL
              ? g_hash_table_lookup (MB_QUEUE_MODEL (user_data)->loaded, id)
              : NULL;

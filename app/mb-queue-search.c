@@ -41,15 +41,6 @@ G_DEFINE_TYPE (MbQueueSearch, mb_queue_search, G_TYPE_OBJECT)
 
 static void scan_next_page (MbQueueSearch *self);
 
-static const char *
-dict_id (GVariant *dict)
-{
-  const char *id = NULL;
-
-  g_variant_lookup (dict, "id", "&s", &id);
-  return id;
-}
-
 static void
 set_scanning (MbQueueSearch *self, gboolean scanning)
 {
@@ -93,7 +84,7 @@ page_scanned_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_variant_iter_init (&iter, messages);
   while ((dict = g_variant_iter_next_value (&iter)) != NULL)
     {
-      const char *id = dict_id (dict);
+      const char *id = mb_queue_item_dict_get_id (dict);
 
       if (id != NULL && !mb_queue_model_is_hidden (self->model, id)
           && !g_hash_table_contains (self->found, id)
@@ -143,7 +134,7 @@ match_reread_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!mb_relay_client_show_message_finish (MB_RELAY_CLIENT (source), result,
                                             &envelope, NULL, NULL))
     return; /* cancelled, or gone: its removal follows */
-  id = dict_id (envelope);
+  id = mb_queue_item_dict_get_id (envelope);
   item = id != NULL
              ? g_hash_table_lookup (MB_QUEUE_SEARCH (user_data)->found, id)
              : NULL;
