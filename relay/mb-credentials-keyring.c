@@ -455,6 +455,30 @@ queue_write (MbCredentialsKeyring *self, GTask *task)
 
 /* Overrides */
 
+/* Starts a search for the items of @route and @kind, unlocking the
+ * keyring if needed; @searched_cb finishes @source_tag's task, whose data
+ * is a gint64 for the expiry found. */
+static void
+search_items (MbCredentials      *credentials,
+              const char         *route,
+              const char         *kind,
+              gpointer            source_tag,
+              GAsyncReadyCallback searched_cb,
+              GCancellable       *cancellable,
+              GAsyncReadyCallback callback,
+              gpointer            user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  g_autoptr (GHashTable) attributes = make_attributes (route, kind);
+
+  task = g_task_new (credentials, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, g_new0 (gint64, 1), g_free);
+  secret_password_searchv (&schema, attributes,
+                           SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
+                           cancellable, searched_cb, g_steal_pointer (&task));
+}
+
 static void
 keyring_lookup_async (MbCredentials      *credentials,
                       const char         *route,
@@ -463,15 +487,8 @@ keyring_lookup_async (MbCredentials      *credentials,
                       GAsyncReadyCallback callback,
                       gpointer            user_data)
 {
-  g_autoptr (GTask) task = NULL;
-  g_autoptr (GHashTable) attributes = make_attributes (route, kind);
-
-  task = g_task_new (credentials, cancellable, callback, user_data);
-  g_task_set_source_tag (task, keyring_lookup_async);
-  g_task_set_task_data (task, g_new0 (gint64, 1), g_free);
-  secret_password_searchv (
-      &schema, attributes, SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
-      cancellable, lookup_searched_cb, g_steal_pointer (&task));
+  search_items (credentials, route, kind, keyring_lookup_async,
+                lookup_searched_cb, cancellable, callback, user_data);
 }
 
 static void
@@ -524,15 +541,8 @@ keyring_lookup_expiry_async (MbCredentials      *credentials,
                              GAsyncReadyCallback callback,
                              gpointer            user_data)
 {
-  g_autoptr (GTask) task = NULL;
-  g_autoptr (GHashTable) attributes = make_attributes (route, kind);
-
-  task = g_task_new (credentials, cancellable, callback, user_data);
-  g_task_set_source_tag (task, keyring_lookup_expiry_async);
-  g_task_set_task_data (task, g_new0 (gint64, 1), g_free);
-  secret_password_searchv (
-      &schema, attributes, SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
-      cancellable, expiry_searched_cb, g_steal_pointer (&task));
+  search_items (credentials, route, kind, keyring_lookup_expiry_async,
+                expiry_searched_cb, cancellable, callback, user_data);
 }
 
 static void
