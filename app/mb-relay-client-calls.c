@@ -403,3 +403,77 @@ mb_relay_client_stop_relay_finish (MbRelayClient *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
+
+void
+mb_relay_client_reload_async (MbRelayClient      *self,
+                              GCancellable       *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer            user_data)
+{
+  call_method (self, "Reload", NULL, -1, mb_relay_client_reload_async,
+               cancellable, callback, user_data);
+}
+
+gboolean
+mb_relay_client_reload_finish (MbRelayClient *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_autoptr (GVariant) reply
+      = call_finish (self, result, mb_relay_client_reload_async, error);
+
+  return reply != NULL;
+}
+
+void
+mb_relay_client_check_config_async (MbRelayClient      *self,
+                                    const char         *path,
+                                    GCancellable       *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer            user_data)
+{
+  call_method (
+      self, "CheckConfig", g_variant_new ("(s)", path != NULL ? path : ""), -1,
+      mb_relay_client_check_config_async, cancellable, callback, user_data);
+}
+
+gboolean
+mb_relay_client_check_config_finish (MbRelayClient *self,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  g_autoptr (GVariant) reply
+      = call_finish (self, result, mb_relay_client_check_config_async, error);
+
+  return reply != NULL;
+}
+
+void
+mb_relay_client_reload_credentials_async (MbRelayClient      *self,
+                                          const char         *route,
+                                          GCancellable       *cancellable,
+                                          GAsyncReadyCallback callback,
+                                          gpointer            user_data)
+{
+  /* The relay answers once the secrets are read (a keyring may ask). */
+  call_method (self, "ReloadCredentials",
+               g_variant_new ("(s)", route != NULL ? route : ""), 120 * 1000,
+               mb_relay_client_reload_credentials_async, cancellable, callback,
+               user_data);
+}
+
+gboolean
+mb_relay_client_reload_credentials_finish (MbRelayClient *self,
+                                           GAsyncResult  *result,
+                                           char         **state,
+                                           char         **reason,
+                                           GError       **error)
+{
+  g_autoptr (GVariant) reply = call_finish (
+      self, result, mb_relay_client_reload_credentials_async, error);
+
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get (reply, "(ss)", state, reason);
+  return TRUE;
+}

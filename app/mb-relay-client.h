@@ -235,6 +235,42 @@ GVariant *mb_relay_client_read_log_finish (MbRelayClient *self,
                                            GAsyncResult  *result,
                                            GError       **error);
 
+/* Reads the configuration file again (Reload); fails with the relay's
+ * ConfigInvalid error (naming group, key and line) and then nothing
+ * changed. */
+void     mb_relay_client_reload_async (MbRelayClient      *self,
+                                       GCancellable       *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer            user_data);
+gboolean mb_relay_client_reload_finish (MbRelayClient *self,
+                                        GAsyncResult  *result,
+                                        GError       **error);
+
+/* Validates @path ("" or NULL: the file in force) without applying it. */
+void     mb_relay_client_check_config_async (MbRelayClient      *self,
+                                             const char         *path,
+                                             GCancellable       *cancellable,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
+gboolean mb_relay_client_check_config_finish (MbRelayClient *self,
+                                              GAsyncResult  *result,
+                                              GError       **error);
+
+/* Asks the relay to read @route's secrets again ("" or NULL: every
+ * route) after a sign-in stored new ones; @state and @reason (nullable,
+ * transfer full) are the route's state ("ready", "needs-signin", ...) and
+ * reason afterwards. */
+void     mb_relay_client_reload_credentials_async (MbRelayClient      *self,
+                                                   const char         *route,
+                                                   GCancellable       *cancellable,
+                                                   GAsyncReadyCallback callback,
+                                                   gpointer            user_data);
+gboolean mb_relay_client_reload_credentials_finish (MbRelayClient *self,
+                                                    GAsyncResult  *result,
+                                                    char         **state,
+                                                    char         **reason,
+                                                    GError       **error);
+
 /* Stops the relay process that owns the bus name (SIGTERM to its pid, so a
  * relay started by systemd, by D-Bus or by the app stops the same way). */
 void     mb_relay_client_stop_relay_async (MbRelayClient      *self,
