@@ -3,7 +3,6 @@
 
 #include "mb-queue-search.h"
 
-#define SEARCH_PAGE 2000
 #define FEW_CHANGES 50
 
 struct _MbQueueSearch
@@ -17,7 +16,6 @@ struct _MbQueueSearch
   GListStore    *matches;          /* (owned) */
   GHashTable    *found;            /* (owned) id -> MbQueueItem */
   char          *needle;           /* (owned) (nullable) */
-  guint          offset;
   gboolean       scanning;
 };
 
@@ -38,8 +36,6 @@ static GParamSpec *props[N_PROPS];
 static guint       signals[N_SIGNALS];
 
 G_DEFINE_TYPE (MbQueueSearch, mb_queue_search, G_TYPE_OBJECT)
-
-static void scan_next_page (MbQueueSearch *self);
 
 static void
 set_scanning (MbQueueSearch *self, gboolean scanning)
@@ -65,11 +61,10 @@ page_scanned_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   MbQueueSearch *self;
   GVariantIter   iter;
   GVariant      *dict;
-  guint          total = 0;
   guint          before;
 
-  messages = mb_relay_client_list_queue_finish (MB_RELAY_CLIENT (source),
-                                                result, &total, &error);
+  messages = mb_relay_client_search_queue_finish (MB_RELAY_CLIENT (source),
+                                                  result, NULL, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self = MB_QUEUE_SEARCH (user_data);
@@ -107,21 +102,17 @@ page_scanned_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       g_variant_unref (dict);
     }
   g_list_store_splice (self->matches, before, 0, hits->pdata, hits->len);
-
-  self->offset += (guint)g_variant_n_children (messages);
-  if (g_variant_n_children (messages) > 0 && self->offset < total
-      && n_matches (self) < MB_QUEUE_SEARCH_MAX_MATCHES)
-    scan_next_page (self);
-  else
-    set_scanning (self, FALSE);
+  set_scanning (self, FALSE);
 }
 
 static void
-scan_next_page (MbQueueSearch *self)
+scan (MbQueueSearch *self)
 {
-  mb_relay_client_list_queue_async (self->client, self->offset, SEARCH_PAGE,
-                                    self->scan_cancellable, page_scanned_cb,
-                                    self);
+  /* The relay filters: one answer with the first matches, whatever the
+   * length of the queue. */
+  mb_relay_client_search_queue_async (
+      self->client, self->needle, MB_QUEUE_SEARCH_MAX_MATCHES,
+      self->scan_cancellable, page_scanned_cb, self);
 }
 
 static void
@@ -304,9 +295,8 @@ mb_queue_search_set_text (MbQueueSearch *self, const char *text)
       return;
     }
   self->scan_cancellable = g_cancellable_new ();
-  self->offset = 0;
   set_scanning (self, TRUE);
-  scan_next_page (self);
+  scan (self);
 }
 
 const char *

@@ -1,10 +1,11 @@
 /* mb-queue-search.h - search over the whole relay queue
  *
  * The queue view loads only a prefix of the queue, so a search cannot look
- * at the loaded rows alone: it scans the queue with ListQueue page by page
- * in the background, case-insensitively over the id, sender, recipients,
- * route and last reply (mb_queue_item_matches), and appends each page's
- * matches to its own GListStore, up to MB_QUEUE_SEARCH_MAX_MATCHES.  Items
+ * at the loaded rows alone: the relay searches its queue (SearchQueue,
+ * case-insensitively over the id, sender, recipients, route and replies)
+ * and answers with the first MB_QUEUE_SEARCH_MAX_MATCHES matches, which
+ * go, checked again with mb_queue_item_matches, into this object's own
+ * GListStore.  Items
  * the model has loaded are shared, so a match follows the same updates;
  * the others follow QueueChanged here.  A new text cancels the scan under
  * way (its own GCancellable).

@@ -136,14 +136,15 @@ mb_relay_client_list_queue_async (MbRelayClient      *self,
                user_data);
 }
 
-GVariant *
-mb_relay_client_list_queue_finish (MbRelayClient *self,
-                                   GAsyncResult  *result,
-                                   guint         *total,
-                                   GError       **error)
+/* A page of messages and the total, from ListQueue or SearchQueue. */
+static GVariant *
+messages_finish (MbRelayClient *self,
+                 GAsyncResult  *result,
+                 gpointer       source_tag,
+                 guint         *total,
+                 GError       **error)
 {
-  g_autoptr (GVariant) reply
-      = call_finish (self, result, mb_relay_client_list_queue_async, error);
+  g_autoptr (GVariant) reply = call_finish (self, result, source_tag, error);
   GVariant *messages = NULL;
   guint     count = 0;
 
@@ -153,6 +154,39 @@ mb_relay_client_list_queue_finish (MbRelayClient *self,
   if (total != NULL)
     *total = count;
   return messages;
+}
+
+GVariant *
+mb_relay_client_list_queue_finish (MbRelayClient *self,
+                                   GAsyncResult  *result,
+                                   guint         *total,
+                                   GError       **error)
+{
+  return messages_finish (self, result, mb_relay_client_list_queue_async, total,
+                          error);
+}
+
+void
+mb_relay_client_search_queue_async (MbRelayClient      *self,
+                                    const char         *text,
+                                    guint               limit,
+                                    GCancellable       *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer            user_data)
+{
+  call_method (self, "SearchQueue", g_variant_new ("(su)", text, limit), -1,
+               mb_relay_client_search_queue_async, cancellable, callback,
+               user_data);
+}
+
+GVariant *
+mb_relay_client_search_queue_finish (MbRelayClient *self,
+                                     GAsyncResult  *result,
+                                     guint         *total,
+                                     GError       **error)
+{
+  return messages_finish (self, result, mb_relay_client_search_queue_async,
+                          total, error);
 }
 
 void

@@ -161,6 +161,20 @@ GVariant *mb_relay_client_list_queue_finish (MbRelayClient *self,
                                              guint         *total,
                                              GError       **error);
 
+/* The first @limit messages matching @text (case-insensitive, in the
+ * relay: id, sender, route, recipients, last replies), oldest first;
+ * @total: how many match. */
+void      mb_relay_client_search_queue_async (MbRelayClient      *self,
+                                              const char         *text,
+                                              guint               limit,
+                                              GCancellable       *cancellable,
+                                              GAsyncReadyCallback callback,
+                                              gpointer            user_data);
+GVariant *mb_relay_client_search_queue_finish (MbRelayClient *self,
+                                               GAsyncResult  *result,
+                                               guint         *total,
+                                               GError       **error);
+
 void     mb_relay_client_show_message_async (MbRelayClient      *self,
                                              const char         *id,
                                              GCancellable       *cancellable,

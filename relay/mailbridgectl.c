@@ -26,7 +26,8 @@ typedef struct
 
 static const Command commands[] = {
   { "status", NULL, mb_ctl_status, "status" },
-  { "queue", "list", mb_ctl_queue_list, "queue list [--limit N] [--offset N]" },
+  { "queue", "list", mb_ctl_queue_list,
+    "queue list [--limit N] [--offset N | --grep TEXT]" },
   { "queue", "show", mb_ctl_queue_show, "queue show ID" },
   { "queue", "retry", mb_ctl_queue_retry, "queue retry ID|--all" },
   { "queue", "delete", mb_ctl_queue_delete, "queue delete ID" },

@@ -354,33 +354,43 @@ control_backend_figures (MbControl *self,
 }
 
 GVariant *
-control_backend_list_queue (MbControl *self, guint offset, guint limit)
+control_backend_list_queue (MbControl  *self,
+                            guint       offset,
+                            guint       limit,
+                            const char *needle)
 {
   MbScheduler *scheduler = get_scheduler (self);
   g_autoptr (GPtrArray) ids = NULL;
   GVariantBuilder messages;
-  guint           end;
+  guint           matches = 0;
 
   if (scheduler == NULL)
     return NULL;
   ids = mb_scheduler_list_ids (scheduler);
   /* Ids start with the arrival time: sorted, they are oldest first. */
   g_ptr_array_sort (ids, compare_ids);
-  end = ids->len;
-  if (limit != 0 && offset + (guint64)limit < end)
-    end = offset + limit;
   g_variant_builder_init (&messages, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = offset; i < end; i++)
+  for (guint i = 0; i < ids->len; i++)
     {
-      const MbEnvelope *envelope
-          = mb_scheduler_lookup (scheduler, g_ptr_array_index (ids, i));
+      const MbEnvelope *envelope;
+      /* Without a needle every message counts, so the page is cut from
+       * the ids without looking at the others. */
+      guint position = needle == NULL ? i : matches;
 
-      if (envelope != NULL)
+      if (needle == NULL
+          && (i < offset || (limit != 0 && i >= offset + (guint64)limit)))
+        continue;
+      envelope = mb_scheduler_lookup (scheduler, g_ptr_array_index (ids, i));
+      if (envelope == NULL || !control_envelope_matches (envelope, needle))
+        continue;
+      matches++;
+      if (position >= offset
+          && (limit == 0 || position < offset + (guint64)limit))
         g_variant_builder_add_value (
             &messages, control_envelope_to_variant (envelope, FALSE));
     }
   return g_variant_new ("(@aa{sv}u)", g_variant_builder_end (&messages),
-                        ids->len);
+                        needle == NULL ? ids->len : matches);
 }
 
 gboolean
@@ -517,7 +527,10 @@ control_backend_figures (MbControl *self,
 }
 
 GVariant *
-control_backend_list_queue (MbControl *self, guint offset, guint limit)
+control_backend_list_queue (MbControl  *self,
+                            guint       offset,
+                            guint       limit,
+                            const char *needle)
 {
   return NULL;
 }

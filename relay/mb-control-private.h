@@ -73,6 +73,10 @@ gboolean control_queue_refresh_finish (MbControl    *self,
                                        GAsyncResult *result,
                                        GError      **error);
 /* An envelope as the a{sv} of ListQueue (thread-safe, pure). */
+/* Whether @envelope's id, sender, route, a recipient address or a last
+ * reply contains @needle (lower case; NULL matches all). */
+gboolean  control_envelope_matches (const MbEnvelope *envelope,
+                                    const char       *needle);
 GVariant *control_envelope_to_variant (const MbEnvelope *envelope,
                                        gboolean          details);
 /* A GAsyncReadyCallback for a GTask returning a GVariant: answers the
@@ -125,8 +129,10 @@ gboolean control_backend_figures (MbControl *self,
                                   gint64    *oldest);
 /* ListQueue's reply "(aa{sv}u)" (floating) from the scheduler's memory;
  * NULL without one (then the spool is read). */
-GVariant *
-control_backend_list_queue (MbControl *self, guint offset, guint limit);
+GVariant *control_backend_list_queue (MbControl  *self,
+                                      guint       offset,
+                                      guint       limit,
+                                      const char *needle);
 /* aa{sv}, floating. */
 GVariant *control_backend_routes (MbControl *self);
 gboolean

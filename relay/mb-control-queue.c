@@ -1,7 +1,9 @@
 /* mb-control-queue.c - the queue over D-Bus
  *
  * What it does
- *   ListQueue, RetryMessage, RetryAll, Flush and DeleteMessage of
+ *   ListQueue, SearchQueue (the same pages, filtered in the relay:
+ *   a client finds a message without reading the whole queue),
+ *   RetryMessage, RetryAll, Flush and DeleteMessage of
  *   org.mailbridge.Relay1, the properties QueueLength, DeferredCount and
  *   OldestMessageReceived, and the QueueChanged signal.  ShowMessage is
  *   mb-control-message.c.
@@ -23,6 +25,8 @@
 #define G_LOG_DOMAIN "mb-control"
 
 #include "mb-control-private.h"
+
+#include <string.h>
 
 #include "mb-spool.h"
 
@@ -127,6 +131,37 @@ message_state (const MbEnvelope *envelope)
         queued = TRUE;
     }
   return queued ? "queued" : "finished";
+}
+
+static gboolean
+contains_folded (const char *text, const char *needle)
+{
+  g_autofree char *folded = NULL;
+
+  if (text == NULL)
+    return FALSE;
+  folded = g_utf8_strdown (text, -1);
+  return strstr (folded, needle) != NULL;
+}
+
+gboolean
+control_envelope_matches (const MbEnvelope *envelope, const char *needle)
+{
+  if (needle == NULL)
+    return TRUE;
+  if (contains_folded (envelope->id, needle)
+      || contains_folded (envelope->sender, needle)
+      || contains_folded (envelope->route, needle))
+    return TRUE;
+  for (guint i = 0; i < envelope->recipients->len; i++)
+    {
+      const MbRecipient *r = g_ptr_array_index (envelope->recipients, i);
+
+      if (contains_folded (r->address, needle)
+          || contains_folded (r->last_reply, needle))
+        return TRUE;
+    }
+  return FALSE;
 }
 
 GVariant *
@@ -442,12 +477,14 @@ typedef struct
   MbSpool *spool; /* (owned) */
   guint    offset;
   guint    limit;
+  char    *needle; /* (owned) (nullable) SearchQueue's, lower case */
 } ReadData;
 
 static void
 read_data_free (ReadData *data)
 {
   g_clear_object (&data->spool);
+  g_free (data->needle);
   g_free (data);
 }
 
@@ -474,27 +511,39 @@ list_queue_thread (GTask        *task,
   ReadData *data = task_data;
   g_autoptr (GPtrArray) ids = mb_spool_list_ids (data->spool);
   GVariantBuilder messages;
-  guint           end = ids->len;
-
-  if (data->limit != 0 && data->offset + (guint64)data->limit < end)
-    end = data->offset + data->limit;
+  guint           position = 0;
 
   g_variant_builder_init (&messages, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = data->offset; i < end; i++)
+  for (guint i = 0; i < ids->len; i++)
     {
-      g_autoptr (MbEnvelope) envelope = mb_spool_load_envelope (
-          data->spool, g_ptr_array_index (ids, i), NULL);
+      g_autoptr (MbEnvelope) envelope = NULL;
 
+      if (data->needle == NULL)
+        {
+          position = i;
+          if (i < data->offset
+              || (data->limit != 0 && i >= data->offset + (guint64)data->limit))
+            continue;
+        }
+      envelope = mb_spool_load_envelope (data->spool,
+                                         g_ptr_array_index (ids, i), NULL);
       /* Delivered and removed since the listing: not in the page. */
-      if (envelope != NULL)
+      if (envelope == NULL
+          || !control_envelope_matches (envelope, data->needle))
+        continue;
+      if (position >= data->offset
+          && (data->limit == 0
+              || position < data->offset + (guint64)data->limit))
         g_variant_builder_add_value (
             &messages, control_envelope_to_variant (envelope, FALSE));
+      if (data->needle != NULL)
+        position++;
     }
-  g_task_return_pointer (
-      task,
-      g_variant_ref_sink (g_variant_new (
-          "(@aa{sv}u)", g_variant_builder_end (&messages), ids->len)),
-      (GDestroyNotify)g_variant_unref);
+  g_task_return_pointer (task,
+                         g_variant_ref_sink (g_variant_new (
+                             "(@aa{sv}u)", g_variant_builder_end (&messages),
+                             data->needle == NULL ? ids->len : position)),
+                         (GDestroyNotify)g_variant_unref);
 }
 
 void
@@ -516,26 +565,49 @@ control_return_variant_cb (GObject      *source,
   g_dbus_method_invocation_return_value (g_steal_pointer (&invocation), value);
 }
 
+static void
+list_queue (MbControl             *self,
+            GDBusMethodInvocation *invocation,
+            guint                  offset,
+            guint                  limit,
+            const char            *needle)
+{
+  g_autoptr (GTask) task = NULL;
+  ReadData *data;
+  GVariant *reply = control_backend_list_queue (self, offset, limit, needle);
+
+  if (reply != NULL)
+    {
+      g_dbus_method_invocation_return_value (invocation, reply);
+      return;
+    }
+  task = new_read_task (self, invocation, control_return_variant_cb);
+  data = g_task_get_task_data (task);
+  data->offset = offset;
+  data->limit = limit;
+  data->needle = g_strdup (needle);
+  g_task_run_in_thread (task, list_queue_thread);
+}
+
 static gboolean
 on_handle_list_queue_cb (MbControl             *self,
                          GDBusMethodInvocation *invocation,
                          guint                  offset,
                          guint                  limit)
 {
-  g_autoptr (GTask) task = NULL;
-  ReadData *data;
-  GVariant *reply = control_backend_list_queue (self, offset, limit);
+  list_queue (self, invocation, offset, limit, NULL);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
 
-  if (reply != NULL)
-    {
-      g_dbus_method_invocation_return_value (invocation, reply);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  task = new_read_task (self, invocation, control_return_variant_cb);
-  data = g_task_get_task_data (task);
-  data->offset = offset;
-  data->limit = limit;
-  g_task_run_in_thread (task, list_queue_thread);
+static gboolean
+on_handle_search_queue_cb (MbControl             *self,
+                           GDBusMethodInvocation *invocation,
+                           const char            *text,
+                           guint                  limit)
+{
+  g_autofree char *needle = g_utf8_strdown (text, -1);
+
+  list_queue (self, invocation, 0, limit, *needle != '\0' ? needle : NULL);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -699,6 +771,8 @@ control_queue_setup (MbControl *self)
 
   g_signal_connect_swapped (self->skeleton, "handle-list-queue",
                             G_CALLBACK (on_handle_list_queue_cb), self);
+  g_signal_connect_swapped (self->skeleton, "handle-search-queue",
+                            G_CALLBACK (on_handle_search_queue_cb), self);
   g_signal_connect_swapped (self->skeleton, "handle-retry-message",
                             G_CALLBACK (on_handle_retry_message_cb), self);
   g_signal_connect_swapped (self->skeleton, "handle-retry-all",

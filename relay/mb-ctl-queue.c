@@ -63,20 +63,61 @@ print_message_line (GVariant *message, gint64 now)
     }
 }
 
+/* Every message from @offset on (at most @limit, 0: all), page by page. */
+static GVariant *
+list_all (MbRelay1 *proxy,
+          guint     offset,
+          guint     limit,
+          guint    *total,
+          GError  **error)
+{
+  g_autoptr (GVariantBuilder) all
+      = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
+  guint fetched = 0;
+
+  do
+    {
+      g_autoptr (GVariant) page = NULL;
+      guint want = PAGE_SIZE;
+
+      if (limit > 0)
+        want = MIN (want, limit - fetched);
+      if (!mb_relay1_call_list_queue_sync (proxy, offset + fetched, want,
+                                           G_DBUS_CALL_FLAGS_NONE, -1, &page,
+                                           total, NULL, error))
+        return NULL;
+      for (gsize i = 0; i < g_variant_n_children (page); i++)
+        {
+          g_autoptr (GVariant) child = g_variant_get_child_value (page, i);
+
+          g_variant_builder_add_value (all, child);
+        }
+      if (g_variant_n_children (page) == 0)
+        break;
+      fetched += g_variant_n_children (page);
+    }
+  while (offset + fetched < *total && (limit == 0 || fetched < limit));
+  return g_variant_ref_sink (g_variant_builder_end (all));
+}
+
 int
 mb_ctl_queue_list (MbCtl *ctl, int argc, char **argv)
 {
   int                limit = 0, offset = 0;
+  g_autofree char   *grep = NULL;
   const GOptionEntry entries[]
       = { { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "At most N messages",
             "N" },
           { "offset", 0, 0, G_OPTION_ARG_INT, &offset, "Skip N messages", "N" },
+          { "grep", 0, 0, G_OPTION_ARG_STRING, &grep,
+            "Only messages whose id, sender, route, recipients or replies "
+            "contain TEXT (case-insensitive; searched in the relay)",
+            "TEXT" },
           { NULL } };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariantBuilder) all = NULL;
   g_autoptr (GVariant) messages = NULL;
   MbRelay1 *proxy;
-  guint     total = 0, fetched = 0;
+  guint     total = 0;
   gint64    now = g_get_real_time () / G_USEC_PER_SEC;
 
   if (!mb_ctl_parse_options (argv[0], entries, &argc, &argv))
@@ -90,30 +131,20 @@ mb_ctl_queue_list (MbCtl *ctl, int argc, char **argv)
   if (proxy == NULL)
     return mb_ctl_report_error (error);
 
-  all = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
-  do
+  if (grep != NULL && offset > 0)
+    return mb_ctl_usage_error ("queue list: --grep takes --limit, not "
+                               "--offset");
+  if (grep != NULL)
     {
-      g_autoptr (GVariant) page = NULL;
-      guint want = PAGE_SIZE;
-
-      if (limit > 0)
-        want = MIN (want, (guint)limit - fetched);
-      if (!mb_relay1_call_list_queue_sync (proxy, offset + fetched, want,
-                                           G_DBUS_CALL_FLAGS_NONE, -1, &page,
-                                           &total, NULL, &error))
+      if (!mb_relay1_call_search_queue_sync (proxy, grep, (guint)limit,
+                                             G_DBUS_CALL_FLAGS_NONE, -1,
+                                             &messages, &total, NULL, &error))
         return mb_ctl_report_error (error);
-      for (gsize i = 0; i < g_variant_n_children (page); i++)
-        {
-          g_autoptr (GVariant) child = g_variant_get_child_value (page, i);
-
-          g_variant_builder_add_value (all, child);
-        }
-      if (g_variant_n_children (page) == 0)
-        break;
-      fetched += g_variant_n_children (page);
     }
-  while (offset + fetched < total && (limit == 0 || fetched < (guint)limit));
-  messages = g_variant_ref_sink (g_variant_builder_end (all));
+  else
+    messages = list_all (proxy, (guint)offset, (guint)limit, &total, &error);
+  if (messages == NULL)
+    return mb_ctl_report_error (error);
 
   if (ctl->json)
     {
@@ -122,7 +153,8 @@ mb_ctl_queue_list (MbCtl *ctl, int argc, char **argv)
     }
   if (g_variant_n_children (messages) == 0)
     {
-      printf ("The queue is empty.\n");
+      printf (grep != NULL ? "No message in the queue matches.\n"
+                           : "The queue is empty.\n");
       return MB_CTL_EXIT_OK;
     }
   for (gsize i = 0; i < g_variant_n_children (messages); i++)
@@ -131,7 +163,10 @@ mb_ctl_queue_list (MbCtl *ctl, int argc, char **argv)
 
       print_message_line (message, now);
     }
-  printf ("%u message%s in the queue.\n", total, total == 1 ? "" : "s");
+  if (grep != NULL)
+    printf ("%u message%s in the queue match.\n", total, total == 1 ? "" : "s");
+  else
+    printf ("%u message%s in the queue.\n", total, total == 1 ? "" : "s");
   return MB_CTL_EXIT_OK;
 }
 

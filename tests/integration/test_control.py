@@ -358,6 +358,32 @@ class QueueTests(ControlTestCase):
                          ['alice@contoso.com', 'bob@contoso.com'])
         self.assertEqual(self.fake.messages, [])
 
+    def test_queue_list_grep_searches_in_the_relay(self):
+        # --grep (SearchQueue) finds messages by recipient, sender and
+        # id, case-insensitively, counts the matches and honours --limit.
+        self.ctl.json('pause')
+        self.send(['alice@contoso.com'], subject='One')
+        self.send(['Bob@Contoso.com', 'carol@contoso.com'], subject='Two')
+        self.send(['bob@fabrikam.com'], subject='Three')
+        queue = self.wait_queue(lambda q: len(q) == 3, 'three queued')
+        found = self.ctl.json('queue', 'list', '--grep', 'BOB@')
+        self.assertEqual([m['id'] for m in found],
+                         [queue[1]['id'], queue[2]['id']])
+        self.assertEqual(
+            [m['id'] for m in self.ctl.json('queue', 'list', '--grep',
+                                            queue[0]['id'][-8:])],
+            [queue[0]['id']])
+        self.assertEqual(len(self.ctl.json('queue', 'list', '--grep',
+                                           DEVICE.upper())), 3)
+        limited = self.ctl.json('queue', 'list', '--grep', 'bob',
+                                '--limit', '1')
+        self.assertEqual([m['id'] for m in limited], [queue[1]['id']])
+        self.assertEqual(self.ctl.json('queue', 'list', '--grep', 'nobody'),
+                         [])
+        text = self.ctl.run('queue', 'list', '--grep', 'bob')
+        self.assertEqual(text.returncode, 0, text.stderr)
+        self.assertIn('2 messages in the queue match.', text.stdout)
+
     def test_show_and_delete_unknown_id_fail(self):
         # An unknown id is a NotFound error: a message and exit 1.
         for args in (('queue', 'show', '0000000000000000-00000000'),
