@@ -20,8 +20,8 @@ AT-SPI) and:
      queue rows on screen: the app's own debug line "queue-first-rows"
      (G_MESSAGES_DEBUG=mb-queue-view; "painted" = after the frame that
      shows them) and the first row seen through AT-SPI;
-  5. times a search for the newest message (the search scans the whole
-     queue page by page);
+  5. times a search for the newest message (the relay searches its queue:
+     SearchQueue);
   6. prints the memory (VmRSS) of both processes.
 """
 import argparse
@@ -174,8 +174,8 @@ def main():
                           'label')
         if footer:
             print('  app: footer says "%s"' % footer[0].name)
-        # Search scans the whole queue in pages: the newest message is the
-        # last one it reaches.
+        # The relay searches the whole queue (SearchQueue): the newest
+        # message is the last one it reaches.
         needle = 'bench%d@contoso.com' % (args.messages - 1)
         entry = app.window.child(name='Search the queue', roleName='text')
         started = time.monotonic()
@@ -188,7 +188,7 @@ def main():
                                     r'1 message matches$', 'label'),
                    timeout=600, what='the end of the search')
         print('  app: search for the newest message: row shown after %.2f s, '
-              'scan of the whole queue done after %.2f s'
+              'search done after %.2f s'
               % (found, time.monotonic() - started))
         entry.text = ''
         print('  memory: mailbridge %.1f MiB, mailbridged %.1f MiB (VmRSS)'

@@ -14,8 +14,11 @@
  * reason otherwise.
  *
  * The configuration is the file the relay runs with (its ConfigPath), or
- * --config FILE.  Tokens and secrets are never printed.  mailbridgectl may
- * block: the OAuth calls run on a main context iterated here.
+ * --config FILE.  The sequence itself is MbSigninFlow (mb-signin-flow.h),
+ * shared with the application; this file prints its prompts, asks for a
+ * client secret when the flow needs one, and talks to the relay.  Tokens
+ * and secrets are never printed.  mailbridgectl may block: the flow runs
+ * on a main context iterated here.
  */
 #define G_LOG_DOMAIN "mailbridgectl"
 
@@ -26,16 +29,14 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "mb-control.h"
-#include "mb-credentials.h"
 #include "mb-oauth.h"
+#include "mb-signin-flow.h"
 #include "mb-smtp-reply.h"
 
 typedef struct
 {
   MbCtl        *ctl;
   const char   *route;
-  gboolean      done;
   GAsyncResult *result; /* (owned) (nullable) */
 } Waiter;
 
@@ -45,22 +46,14 @@ done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   Waiter *waiter = user_data;
 
   waiter->result = g_object_ref (result);
-  waiter->done = TRUE;
-}
-
-/* Iterates the main context until @waiter's operation completed; returns
- * its result (transfer full). */
-static GAsyncResult *
-wait_for (Waiter *waiter)
-{
-  while (!waiter->done)
-    g_main_context_iteration (NULL, TRUE);
-  waiter->done = FALSE;
-  return g_steal_pointer (&waiter->result);
 }
 
 static void
-device_prompt_cb (const MbOAuthDevicePrompt *prompt, gpointer user_data)
+on_flow_device_code_cb (MbSigninFlow *flow,
+                        const char   *user_code,
+                        const char   *verification_uri,
+                        gint64        expires_in,
+                        gpointer      user_data)
 {
   Waiter *waiter = user_data;
   FILE   *out = waiter->ctl->json ? stderr : stdout;
@@ -70,13 +63,12 @@ device_prompt_cb (const MbOAuthDevicePrompt *prompt, gpointer user_data)
            "enter the code %s.\n"
            "The code expires in %" G_GINT64_FORMAT
            " minutes.  Waiting for the sign-in...\n",
-           waiter->route, prompt->verification_uri, prompt->user_code,
-           (prompt->expires_in + 59) / 60);
+           waiter->route, verification_uri, user_code, (expires_in + 59) / 60);
   fflush (out);
 }
 
 static void
-browser_uri_cb (const char *uri, gpointer user_data)
+on_flow_browser_uri_cb (MbSigninFlow *flow, const char *uri, gpointer user_data)
 {
   Waiter *waiter = user_data;
   FILE   *out = waiter->ctl->json ? stderr : stdout;
@@ -142,148 +134,83 @@ fail (const char *format, ...)
   return MB_CTL_EXIT_FAILURE;
 }
 
+/* Runs one sign-in of @waiter's route on the iterated main context, with
+ * @secret (nullable) as a new client secret. */
 static gboolean
-store_secret (Waiter        *waiter,
-              MbCredentials *credentials,
-              const char    *kind,
-              const char    *secret,
-              GError       **error)
+run_flow (Waiter        *waiter,
+          MbRelayConfig *config,
+          const char    *secret,
+          gboolean       no_browser,
+          GError       **error)
 {
+  g_autoptr (MbSigninFlow) flow = NULL;
   g_autoptr (GAsyncResult) result = NULL;
+  gboolean display
+      = g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL;
 
-  mb_credentials_store_async (credentials, waiter->route, kind, secret, 0, NULL,
-                              done_cb, waiter);
-  result = wait_for (waiter);
-  return mb_credentials_store_finish (credentials, result, error);
+  flow = mb_signin_flow_new (config, waiter->route, error);
+  if (flow == NULL)
+    return FALSE;
+  g_signal_connect (flow, "device-code", G_CALLBACK (on_flow_device_code_cb),
+                    waiter);
+  g_signal_connect (flow, "browser-uri", G_CALLBACK (on_flow_browser_uri_cb),
+                    waiter);
+  mb_signin_flow_set_client_secret (flow, secret);
+  mb_signin_flow_set_open_browser (flow, display && !no_browser);
+  mb_signin_flow_run_async (flow, NULL, done_cb, waiter);
+  while (waiter->result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  result = g_steal_pointer (&waiter->result);
+  return mb_signin_flow_run_finish (flow, result, error);
 }
 
-static char *
-lookup_secret (Waiter        *waiter,
-               MbCredentials *credentials,
-               const char    *kind,
-               GError       **error)
-{
-  g_autoptr (GAsyncResult) result = NULL;
-
-  mb_credentials_lookup_async (credentials, waiter->route, kind, NULL, done_cb,
-                               waiter);
-  result = wait_for (waiter);
-  return mb_credentials_lookup_finish (credentials, result, NULL, error);
-}
-
-/* The delegated flows: a token with a refresh token, stored. */
+/* The sign-in, stored; a client secret asked for when the route needs
+ * one and none is stored. */
 static int
-sign_in_delegated (Waiter              *waiter,
-                   const MbRouteConfig *route,
-                   MbOAuthClient       *client,
-                   MbCredentials       *credentials,
-                   gboolean             no_browser)
+sign_in (Waiter        *waiter,
+         MbRelayConfig *config,
+         gboolean       no_browser,
+         gboolean       secret_from_stdin)
 {
-  g_autoptr (GAsyncResult) result = NULL;
-  g_autoptr (MbOAuthToken) token = NULL;
-  g_autoptr (GError) error = NULL;
-
-  if (route->auth == MB_ROUTE_AUTH_OAUTH_DEVICE)
-    {
-      mb_oauth_client_sign_in_device_async (client, NULL, device_prompt_cb,
-                                            waiter, NULL, done_cb, waiter);
-      result = wait_for (waiter);
-      token = mb_oauth_client_sign_in_device_finish (client, result, &error);
-    }
-  else
-    {
-      gboolean display = g_getenv ("DISPLAY") != NULL
-                         || g_getenv ("WAYLAND_DISPLAY") != NULL;
-
-      mb_oauth_client_sign_in_browser_async (
-          client, NULL,
-          display && !no_browser ? MB_OAUTH_BROWSER_FLAGS_OPEN
-                                 : MB_OAUTH_BROWSER_FLAGS_NONE,
-          browser_uri_cb, waiter, NULL, done_cb, waiter);
-      result = wait_for (waiter);
-      token = mb_oauth_client_sign_in_browser_finish (client, result, &error);
-    }
-  if (token == NULL)
-    return fail ("signin %s: %s", waiter->route, error->message);
-  if (token->refresh_token == NULL)
-    return fail ("signin %s: Microsoft Entra ID sent no refresh token (the "
-                 "scope offline_access was not granted)",
-                 waiter->route);
-  if (!store_secret (waiter, credentials, MB_CREDENTIALS_KIND_REFRESH_TOKEN,
-                     token->refresh_token, &error))
-    return fail ("signin %s: the sign-in worked, but its refresh token cannot "
-                 "be stored: %s",
-                 waiter->route, error->message);
-  return MB_CTL_EXIT_OK;
-}
-
-/* App-only: the stored secret (or one given now) or the certificate must
- * get a token. */
-static int
-sign_in_app (Waiter              *waiter,
-             const MbRouteConfig *route,
-             MbOAuthClient       *client,
-             MbCredentials       *credentials,
-             gboolean             secret_from_stdin)
-{
-  g_autoptr (MbOAuthAppCredential) credential = mb_oauth_app_credential_new ();
-  g_autoptr (GAsyncResult) result = NULL;
-  g_autoptr (MbOAuthToken) token = NULL;
+  const MbRouteConfig *route
+      = mb_relay_config_lookup_route (config, waiter->route);
   g_autoptr (GError) error = NULL;
   char    *entered = NULL;
-  gboolean store_entered = FALSE;
+  gboolean ok;
 
-  if (route->client_certificate != NULL)
+  /* A certificate route has no use for a secret on stdin. */
+  if (secret_from_stdin && route != NULL
+      && route->auth == MB_ROUTE_AUTH_OAUTH_APP
+      && route->client_certificate == NULL)
     {
-      credential->certificate_file = g_strdup (route->client_certificate);
-      credential->key_file = g_strdup (route->client_key);
-      credential->key_passphrase
-          = lookup_secret (waiter, credentials,
-                           MB_CREDENTIALS_KIND_CLIENT_KEY_PASSPHRASE, &error);
-      if (error != NULL)
-        return fail ("signin %s: %s", waiter->route, error->message);
+      entered = read_secret (TRUE);
+      if (entered == NULL)
+        return fail ("signin %s: no client secret is stored for the route "
+                     "and none was given (type it on a terminal, or pass "
+                     "--client-secret-stdin)",
+                     waiter->route);
     }
-  else
+  ok = run_flow (waiter, config, entered, no_browser, &error);
+  if (!ok && entered == NULL
+      && g_error_matches (error, MB_SIGNIN_FLOW_ERROR,
+                          MB_SIGNIN_FLOW_ERROR_NEEDS_SECRET))
     {
-      if (!secret_from_stdin)
-        credential->client_secret = lookup_secret (
-            waiter, credentials, MB_CREDENTIALS_KIND_CLIENT_SECRET, &error);
-      if (error != NULL)
-        return fail ("signin %s: %s", waiter->route, error->message);
-      if (credential->client_secret == NULL)
-        {
-          entered = read_secret (secret_from_stdin);
-          if (entered == NULL)
-            return fail ("signin %s: no client secret is stored for the route "
-                         "and none was given (type it on a terminal, or pass "
-                         "--client-secret-stdin)",
-                         waiter->route);
-          credential->client_secret = g_strdup (entered);
-          store_entered = TRUE;
-        }
-    }
-
-  mb_oauth_client_request_app_token_async (client, credential, NULL, done_cb,
-                                           waiter);
-  result = wait_for (waiter);
-  token = mb_oauth_client_request_app_token_finish (client, result, &error);
-  if (token == NULL)
-    {
-      mb_smtp_secret_free (entered);
-      return fail ("signin %s: no token for the app: %s", waiter->route,
-                   error->message);
-    }
-  if (store_entered
-      && !store_secret (waiter, credentials, MB_CREDENTIALS_KIND_CLIENT_SECRET,
-                        entered, &error))
-    {
-      mb_smtp_secret_free (entered);
-      return fail ("signin %s: the client secret works, but it cannot be "
-                   "stored: %s",
-                   waiter->route, error->message);
+      entered = read_secret (FALSE);
+      if (entered == NULL)
+        return fail ("signin %s: %s (type it on a terminal, or pass "
+                     "--client-secret-stdin)",
+                     waiter->route, error->message);
+      g_clear_error (&error);
+      ok = run_flow (waiter, config, entered, no_browser, &error);
     }
   mb_smtp_secret_free (entered);
-  return MB_CTL_EXIT_OK;
+  if (ok)
+    return MB_CTL_EXIT_OK;
+  if (route != NULL && route->auth == MB_ROUTE_AUTH_OAUTH_APP
+      && error->domain == MB_OAUTH_ERROR)
+    return fail ("signin %s: no token for the app: %s", waiter->route,
+                 error->message);
+  return fail ("signin %s: %s", waiter->route, error->message);
 }
 
 static int
@@ -339,14 +266,11 @@ mb_ctl_signin (MbCtl *ctl, int argc, char **argv)
           { NULL } };
   g_autoptr (GError) error = NULL;
   g_autoptr (MbRelayConfig) config = NULL;
-  g_autoptr (MbCredentials) credentials = NULL;
-  g_autoptr (MbOAuthClient) client = NULL;
-  g_autofree char     *state = NULL;
-  g_autofree char     *reason = NULL;
-  const MbRouteConfig *route;
-  MbRelay1            *proxy;
-  Waiter               waiter = { ctl, NULL, FALSE, NULL };
-  int                  status;
+  g_autofree char *state = NULL;
+  g_autofree char *reason = NULL;
+  MbRelay1        *proxy;
+  Waiter           waiter = { ctl, NULL, NULL };
+  int              status;
 
   if (!mb_ctl_parse_options ("signin ROUTE", entries, &argc, &argv))
     return MB_CTL_EXIT_USAGE;
@@ -368,45 +292,10 @@ mb_ctl_signin (MbCtl *ctl, int argc, char **argv)
   config = mb_relay_config_load_file (config_path, &error);
   if (config == NULL)
     return fail ("signin %s: %s", waiter.route, error->message);
-  route = mb_relay_config_lookup_route (config, waiter.route);
-  if (route == NULL)
-    return fail ("signin %s: %s has no [route %s]", waiter.route, config_path,
-                 waiter.route);
-  if (route->auth != MB_ROUTE_AUTH_OAUTH_DEVICE
-      && route->auth != MB_ROUTE_AUTH_OAUTH_BROWSER
-      && route->auth != MB_ROUTE_AUTH_OAUTH_APP)
-    return fail ("signin %s: the route signs in with auth=%s; signin is for "
-                 "auth=oauth-device, oauth-browser and oauth-app",
-                 waiter.route, mb_route_auth_to_string (route->auth));
 
-  credentials = mb_credentials_new_for_config (config, &error);
-  if (credentials == NULL)
-    return fail ("signin %s: %s", waiter.route, error->message);
-  client = mb_oauth_client_new_for_route (route, &error);
-  if (client == NULL)
-    return fail ("signin %s: %s", waiter.route, error->message);
-
-  if (route->auth == MB_ROUTE_AUTH_OAUTH_APP)
-    status
-        = sign_in_app (&waiter, route, client, credentials, secret_from_stdin);
-  else
-    status
-        = sign_in_delegated (&waiter, route, client, credentials, no_browser);
+  status = sign_in (&waiter, config, no_browser, secret_from_stdin);
   if (status != MB_CTL_EXIT_OK)
     return status;
-
-  /* A static access-token would win over the new sign-in in the relay. */
-  {
-    g_autoptr (GAsyncResult) result = NULL;
-
-    mb_credentials_clear_async (credentials, waiter.route,
-                                MB_CREDENTIALS_KIND_ACCESS_TOKEN, NULL, done_cb,
-                                &waiter);
-    result = wait_for (&waiter);
-    if (!mb_credentials_clear_finish (credentials, result, &error))
-      return fail ("signin %s: the old access-token cannot be removed: %s",
-                   waiter.route, error->message);
-  }
 
   /* The relay reads the secrets again; its answer is the route's state
    * once they are read. */
