@@ -74,11 +74,15 @@ update_attention (MbStatusPage *self)
                           attention->action_name != NULL);
   if (attention->action_name != NULL)
     {
+      GtkActionable *actionable = GTK_ACTIONABLE (self->attention_button);
+
       gtk_button_set_label (self->attention_button, attention->action_label);
-      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->attention_button),
-                                      attention->action_name);
-      gtk_actionable_set_action_target_value (
-          GTK_ACTIONABLE (self->attention_button), attention->action_target);
+      /* Name last, so the button never pairs an action with a target of
+       * another type (GTK warns, and the old pair may be stale). */
+      gtk_actionable_set_action_name (actionable, NULL);
+      gtk_actionable_set_action_target_value (actionable,
+                                              attention->action_target);
+      gtk_actionable_set_action_name (actionable, attention->action_name);
     }
   return TRUE;
 }
