@@ -27,6 +27,9 @@
  *     permission, an unregistered service principal) and counts as a
  *     failed connect: the back-off and the route's pause on repeated
  *     replies apply, so the server never sees a tight loop.
+ *   - A retired pool (the route's settings changed) cancels its connects
+ *     and QUITs every connection once it is no longer busy: the attempts
+ *     under way finish on the old settings, nothing new starts on them.
  *
  * WHAT IT DOES NOT DO
  *   It does not pace messages (mb-pacer, asked by the scheduler), read
@@ -65,6 +68,7 @@ struct _MbConnectionPool
   guint                failures;      /* consecutive failed connects */
   gint64               backoff_until; /* monotonic microseconds */
   GCancellable        *cancellable;   /* (owned) */
+  gboolean             retired;       /* opens nothing, keeps nothing idle */
 };
 
 typedef struct
@@ -472,6 +476,13 @@ mb_connection_pool_open_async (MbConnectionPool   *self,
   data = g_new0 (OpenData, 1);
   data->options = mb_smtp_client_options_copy (self->options);
   g_task_set_task_data (task, data, (GDestroyNotify)open_data_free);
+  if (self->retired)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                               "Route %s's old settings are no longer used",
+                               mb_route_get_name (self->route));
+      return;
+    }
   if (!mb_pacer_try_acquire_connection (mb_route_get_pacer (self->route)))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY,
@@ -533,6 +544,11 @@ mb_connection_pool_release (MbConnectionPool *self, MbSmtpClient *client)
       free_slot (self);
       return;
     }
+  if (self->retired)
+    {
+      mb_smtp_client_quit_async (client, NULL, quit_cb, g_object_ref (self));
+      return;
+    }
   entry = g_new0 (IdleEntry, 1);
   entry->client = g_object_ref (client);
   entry->timer
@@ -548,6 +564,18 @@ mb_connection_pool_close_idle (MbConnectionPool *self)
 
   while (!g_queue_is_empty (&self->idle))
     quit_entry (self, g_queue_peek_head (&self->idle));
+}
+
+void
+mb_connection_pool_retire (MbConnectionPool *self)
+{
+  g_return_if_fail (MB_IS_CONNECTION_POOL (self));
+
+  self->retired = TRUE;
+  /* A connect to the old host may hang until its timeout; nothing waits
+   * for it any more. */
+  g_cancellable_cancel (self->cancellable);
+  mb_connection_pool_close_idle (self);
 }
 
 guint

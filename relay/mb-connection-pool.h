@@ -85,6 +85,14 @@ void mb_connection_pool_release (MbConnectionPool *self, MbSmtpClient *client);
 /* QUITs the idle connections; busy ones are closed when released. */
 void mb_connection_pool_close_idle (MbConnectionPool *self);
 
+/* Ends the pool's use (its route's settings changed, or the route went
+ * away): connects and sign-ins under way are cancelled, idle connections
+ * are QUIT now and busy ones as soon as they are released; it opens
+ * nothing more (G_IO_ERROR_CLOSED).  Each QUIT that ends emits
+ * "slot-freed"; once mb_connection_pool_get_n_open() is 0 no connection
+ * is left. */
+void mb_connection_pool_retire (MbConnectionPool *self);
+
 guint mb_connection_pool_get_n_open (MbConnectionPool *self);
 guint mb_connection_pool_get_n_idle (MbConnectionPool *self);
 

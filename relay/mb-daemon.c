@@ -314,6 +314,13 @@ credentials_renewed_cb (GObject      *source,
       g_message ("the secrets cannot be read again, the routes keep those "
                  "read before: %s",
                  error->message);
+#if MB_HAVE_SCHEDULER
+      /* Routes a reload replaced wait for this read: they take their
+       * secrets from the store in force. */
+      if (self->scheduler != NULL)
+        mb_scheduler_reload_credentials_async (
+            self->scheduler, g_task_get_task_data (task), NULL, NULL, NULL);
+#endif
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }

@@ -281,6 +281,47 @@ mb_pacer_delay_for_send (MbPacer *pacer, guint n_recipients)
   return MAX (recipients_delay, mb_pacer_delay_for_message (pacer));
 }
 
+/* Appends a send at @t, not before the last one, to the message window. */
+static void
+push_send (MbPacer *pacer, gint64 t)
+{
+  if (!has_message_limit (pacer))
+    return;
+  if (pacer->n_sends < pacer->max_messages)
+    {
+      pacer->sends[(pacer->head + pacer->n_sends) % pacer->max_messages] = t;
+      pacer->n_sends++;
+    }
+  else
+    {
+      pacer->sends[pacer->head] = t;
+      pacer->head = (pacer->head + 1) % pacer->max_messages;
+    }
+}
+
+/* Appends @n recipients at @t, not before the last entry. */
+static void
+push_recipients (MbPacer *pacer, gint64 t, guint n)
+{
+  RecipientEntry *last;
+
+  if (!has_recipient_limit (pacer) || n == 0)
+    return;
+  expire_recipients (pacer, t);
+  last = g_queue_peek_tail (&pacer->recipients);
+  if (last != NULL && last->time == t)
+    last->n += n;
+  else
+    {
+      RecipientEntry *entry = g_new (RecipientEntry, 1);
+
+      entry->time = t;
+      entry->n = n;
+      g_queue_push_tail (&pacer->recipients, entry);
+    }
+  pacer->recipient_sum += n;
+}
+
 void
 mb_pacer_record_message (MbPacer *pacer, guint n_recipients)
 {
@@ -289,37 +330,23 @@ mb_pacer_record_message (MbPacer *pacer, guint n_recipients)
   g_return_if_fail (pacer != NULL);
 
   t = now (pacer);
-  if (has_message_limit (pacer))
+  push_send (pacer, t);
+  push_recipients (pacer, t, n_recipients);
+}
+
+void
+mb_pacer_copy_counts (MbPacer *pacer, const MbPacer *from)
+{
+  g_return_if_fail (pacer != NULL && from != NULL);
+  g_return_if_fail (pacer->n_sends == 0
+                    && g_queue_is_empty (&pacer->recipients));
+
+  for (guint i = 0; i < from->n_sends; i++)
+    push_send (pacer, from->sends[(from->head + i) % from->max_messages]);
+  for (GList *l = from->recipients.head; l != NULL; l = l->next)
     {
-      if (pacer->n_sends < pacer->max_messages)
-        {
-          pacer->sends[(pacer->head + pacer->n_sends) % pacer->max_messages]
-              = t;
-          pacer->n_sends++;
-        }
-      else
-        {
-          pacer->sends[pacer->head] = t;
-          pacer->head = (pacer->head + 1) % pacer->max_messages;
-        }
-    }
+      const RecipientEntry *entry = l->data;
 
-  if (has_recipient_limit (pacer) && n_recipients > 0)
-    {
-      RecipientEntry *last;
-
-      expire_recipients (pacer, t);
-      last = g_queue_peek_tail (&pacer->recipients);
-      if (last != NULL && last->time == t)
-        last->n += n_recipients;
-      else
-        {
-          RecipientEntry *entry = g_new (RecipientEntry, 1);
-
-          entry->time = t;
-          entry->n = n_recipients;
-          g_queue_push_tail (&pacer->recipients, entry);
-        }
-      pacer->recipient_sum += n_recipients;
+      push_recipients (pacer, entry->time, entry->n);
     }
 }

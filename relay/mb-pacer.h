@@ -69,6 +69,13 @@ gint64 mb_pacer_delay_for_send (MbPacer *pacer, guint n_recipients);
  * now.  Always counted, even when a delay was due: the send happened. */
 void mb_pacer_record_message (MbPacer *pacer, guint n_recipients);
 
+/* Records in @pacer, which has recorded nothing yet, the message sends and
+ * recipients @from still counts, at their times: a route whose settings
+ * changed goes on with the counts of the one it replaces.  Both must run
+ * on the same clock; connections are not copied.  Sends @from no longer
+ * keeps (beyond its message limit) cannot be copied. */
+void mb_pacer_copy_counts (MbPacer *pacer, const MbPacer *from);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MbPacer, mb_pacer_free)
 
 G_END_DECLS

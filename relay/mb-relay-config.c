@@ -736,6 +736,35 @@ mb_relay_config_lookup_route (const MbRelayConfig *config, const char *name)
 }
 
 gboolean
+mb_route_config_equal (const MbRouteConfig *a, const MbRouteConfig *b)
+{
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  /* Every member, so a key added to the struct must be added here. */
+  return g_strcmp0 (a->name, b->name) == 0 && a->method == b->method
+         && g_strcmp0 (a->host, b->host) == 0 && a->port == b->port
+         && a->tls == b->tls && a->auth == b->auth
+         && g_strcmp0 (a->mailbox, b->mailbox) == 0
+         && g_strcmp0 (a->tenant, b->tenant) == 0
+         && g_strcmp0 (a->client_id, b->client_id) == 0
+         && g_strcmp0 (a->client_certificate, b->client_certificate) == 0
+         && g_strcmp0 (a->client_key, b->client_key) == 0
+         && g_strcmp0 (a->trust, b->trust) == 0
+         && g_strcmp0 (a->authority, b->authority) == 0
+         && g_strcmp0 (a->domain, b->domain) == 0
+         && g_strcmp0 (a->sender_policy, b->sender_policy) == 0
+         && (a->send_as == NULL) == (b->send_as == NULL)
+         && (a->send_as == NULL
+             || g_strv_equal ((const char *const *)a->send_as,
+                              (const char *const *)b->send_as))
+         && a->max_connections == b->max_connections
+         && a->rate_limit_messages == b->rate_limit_messages
+         && a->rate_limit_window == b->rate_limit_window
+         && a->daily_recipient_limit == b->daily_recipient_limit
+         && a->recipients_per_transaction == b->recipients_per_transaction;
+}
+
+gboolean
 mb_relay_config_parse_duration (const char *text, gint64 *seconds)
 {
   g_return_val_if_fail (text != NULL, FALSE);

@@ -77,6 +77,11 @@ typedef struct
   guint  recipients_per_transaction; /* split larger recipient lists */
 } MbRouteConfig;
 
+/* Whether @a and @b are the same [route NAME]: the name and every key
+ * alike (a reload keeps the running route of an unchanged group, and
+ * replaces the others). */
+gboolean mb_route_config_equal (const MbRouteConfig *a, const MbRouteConfig *b);
+
 typedef struct
 {
   char *path; /* (owned) (nullable) the file it came from */

@@ -1,5 +1,5 @@
-/* mb-scheduler-private.h - shared by mb-scheduler.c and
- * mb-scheduler-reports.c (not installed, not for other modules) */
+/* mb-scheduler-private.h - shared by the mb-scheduler*.c files (not
+ * installed, not for other modules) */
 #pragma once
 
 #include "mb-connection-pool.h"
@@ -45,6 +45,8 @@ typedef struct
 struct _RouteSlot
 {
   MbScheduler          *scheduler; /* (unowned) */
+  MbRelayConfig        *config;    /* (owned) the one it was built from */
+  const MbRouteConfig  *settings;  /* (unowned) its route, in config */
   MbRoute              *route;     /* (owned) */
   MbConnectionPool     *pool;      /* (owned) */
   MbSenderPolicyConfig *policy;    /* (owned) */
@@ -58,7 +60,15 @@ struct _RouteSlot
   gulong state_handler;
   gulong slot_handler;
   gulong problem_handler;
-  char  *expiry_warning; /* (owned) (nullable) a secret expires soon */
+  char  *expiry_warning;     /* (owned) (nullable) a secret expires soon */
+  guint  n_calls;            /* attempts and connects under way */
+  guint  borrowed;           /* pacer connection slots held for the open
+                              * connections of retired slots of this name */
+  gboolean retired;          /* replaced or removed by a reload: in
+                              * scheduler->retired, starts nothing */
+  gboolean awaiting_secrets; /* built by a reload: connects only once its
+                              * secrets are read again from the store the
+                              * daemon reads anew */
 };
 
 struct _MbScheduler
@@ -78,6 +88,7 @@ struct _MbScheduler
   guint       timer;      /* for the timeline's first entry */
   gint64      timer_at;   /* its wake, unix seconds */
   GHashTable *slots;      /* (owned) route name -> RouteSlot (owned) */
+  GPtrArray  *retired;    /* (owned) (element-type RouteSlot) (owned) */
   GQueue      steps;      /* (element-type Entry) (unowned) ENTRY_PENDING */
   guint       n_steps;    /* under way, at most MB_SCHEDULER_MAX_STEPS */
   guint       steps_idle; /* pending start of waiting steps */
@@ -144,10 +155,22 @@ void mb_scheduler_on_spool_removed_cb (MbSpool    *spool,
                                        gpointer    user_data);
 
 /* mb-scheduler-routes.c */
+/* Adds a slot for each configured route that has none; a route's retired
+ * slot, if any, hands its pacing counts on. */
 void mb_scheduler_add_routes (MbScheduler *self);
 void mb_scheduler_route_slot_free (RouteSlot *slot);
-/* Sends what the route's limits allow from its ready queue. */
+/* Sends what the route's limits allow from its ready queue (for a
+ * retired slot: frees it once its last call and connection are gone). */
 void mb_scheduler_pump (RouteSlot *slot);
+
+/* mb-scheduler-reload.c */
+/* (nullable) The newest retired slot of route @name. */
+RouteSlot *mb_scheduler_find_retired (MbScheduler *self, const char *name);
+/* Holds in @slot's pacer one connection slot per connection its retired
+ * predecessors still have open, as far as the limit allows. */
+void mb_scheduler_sync_borrowed (RouteSlot *slot);
+/* The pump of a retired slot (see mb_scheduler_pump()). */
+void mb_scheduler_pump_retired (RouteSlot *slot);
 
 /* mb-scheduler-reports.c */
 /* A record for the delivery log (nothing without a log). */

@@ -27,6 +27,9 @@
  *     sign-in is repaired (mb_scheduler_reload_credentials_async()).
  *   - Each route's sign-in problem and expiring secret reach the control
  *     object through "route-state-changed", like its state.
+ *   - A slot retired by a reload (mb-scheduler-reload.c) starts nothing;
+ *     each call counts in its slot, which is freed only after its last
+ *     call ended and its last connection closed.
  *
  * WHAT IT DOES NOT DO
  *   It does not decide when a message is due (mb-scheduler.c) or talk
@@ -45,18 +48,10 @@
 typedef struct
 {
   MbScheduler  *self;   /* (owned) */
-  RouteSlot    *slot;   /* (unowned) lives as long as the scheduler */
+  RouteSlot    *slot;   /* (unowned) alive while it counts the call */
   Entry        *entry;  /* (unowned) BUSY while the call runs */
   MbSmtpClient *client; /* (owned) (nullable) */
 } Call;
-
-static void
-call_free (Call *call)
-{
-  g_clear_object (&call->client);
-  g_clear_object (&call->self);
-  g_free (call);
-}
 
 static Call *
 call_new (MbScheduler *self, RouteSlot *slot, Entry *entry)
@@ -66,7 +61,22 @@ call_new (MbScheduler *self, RouteSlot *slot, Entry *entry)
   call->self = g_object_ref (self);
   call->slot = slot;
   call->entry = entry;
+  slot->n_calls++;
   return call;
+}
+
+/* Frees @call, then pumps its slot (the call no longer counts there, so a
+ * retired slot may go). */
+static void
+call_end (Call *call)
+{
+  g_autoptr (MbScheduler) self = g_steal_pointer (&call->self);
+  RouteSlot *slot = call->slot;
+
+  slot->n_calls--;
+  g_clear_object (&call->client);
+  g_free (call);
+  mb_scheduler_pump (slot);
 }
 
 /* Routes: pacing, connections, attempts */
@@ -192,8 +202,7 @@ delivery_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (mb_scheduler_end_busy (self, entry))
     mb_scheduler_process (self, entry);
   mb_scheduler_queue_changed (self);
-  mb_scheduler_pump (call->slot);
-  call_free (call);
+  call_end (call);
 }
 
 static void
@@ -262,8 +271,7 @@ open_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (batch->len > 0)
         start_delivery (slot, entry, batch, NULL, error);
     }
-  mb_scheduler_pump (slot);
-  call_free (call);
+  call_end (call);
 }
 
 void
@@ -273,6 +281,17 @@ mb_scheduler_pump (RouteSlot *slot)
   MbRouteState state = mb_route_get_state (slot->route);
   Entry       *entry;
 
+  if (slot->retired)
+    {
+      mb_scheduler_pump_retired (slot);
+      return;
+    }
+  /* Connections its old settings still hold count against the limit. */
+  if (self->retired->len > 0 || slot->borrowed > 0)
+    mb_scheduler_sync_borrowed (slot);
+  /* The secrets of before the reload may be the wrong ones. */
+  if (slot->awaiting_secrets)
+    return;
   /* A paused relay still sends what the admin retried by hand
    * (next_entry()); a paused route or one without sign-in sends
    * nothing. */
@@ -364,6 +383,7 @@ mb_scheduler_route_slot_free (RouteSlot *slot)
   g_clear_object (&slot->pool);
   g_clear_object (&slot->route);
   g_clear_pointer (&slot->policy, mb_sender_policy_config_free);
+  g_clear_pointer (&slot->config, mb_relay_config_unref);
   g_free (slot);
 }
 
@@ -375,14 +395,23 @@ mb_scheduler_add_routes (MbScheduler *self)
     {
       const MbRouteConfig *config = self->config->routes->pdata[i];
       RouteSlot           *slot;
+      RouteSlot           *old;
       MbSenderPolicyMode   mode;
 
       if (g_hash_table_contains (self->slots, config->name))
         continue;
       slot = g_new0 (RouteSlot, 1);
       slot->scheduler = self;
+      slot->config = mb_relay_config_ref (self->config);
+      slot->settings = config;
       slot->route = mb_route_new (config);
       mb_pacer_set_clock (mb_route_get_pacer (slot->route), pacer_now_cb, slot);
+      /* Replaced by a reload: the upstream still counts what the old
+       * settings sent (the same method; another one is another limit). */
+      old = mb_scheduler_find_retired (self, config->name);
+      if (old != NULL && mb_route_get_method (old->route) == config->method)
+        mb_pacer_copy_counts (mb_route_get_pacer (slot->route),
+                              mb_route_get_pacer (old->route));
       slot->policy = mb_sender_policy_config_new_from_route (
           config, self->config->admin_address);
       if (config->sender_policy != NULL
@@ -442,6 +471,7 @@ mb_scheduler_reload_credentials_async (MbScheduler        *self,
                                        gpointer            user_data)
 {
   g_autoptr (GTask) task = NULL;
+  g_autoptr (GPtrArray) released = g_ptr_array_new ();
   ReloadData    *data = g_new0 (ReloadData, 1);
   GHashTableIter iter;
   RouteSlot     *slot;
@@ -473,7 +503,15 @@ mb_scheduler_reload_credentials_async (MbScheduler        *self,
       mb_route_signin_reload_async (mb_connection_pool_get_signin (slot->pool),
                                     self->credentials, route_reloaded_cb,
                                     g_object_ref (task));
+      /* A connection asks for its sign-in only once this read is done. */
+      if (slot->awaiting_secrets)
+        {
+          slot->awaiting_secrets = FALSE;
+          g_ptr_array_add (released, slot);
+        }
     }
+  for (guint i = 0; i < released->len; i++)
+    mb_scheduler_pump (released->pdata[i]);
   if (--data->pending == 0)
     g_task_return_boolean (task, TRUE);
 }

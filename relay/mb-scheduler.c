@@ -43,8 +43,8 @@
  * WHAT IT DOES NOT DO
  *   It does not talk SMTP (mb-smtp-client via mb-connection-pool and
  *   mb-delivery), build reports (mb-dsn via mb-bounce), or persist pacing
- *   counts across restarts (mb-pacer).  Route settings changed by a reload
- *   take effect at the next start; new routes at once.
+ *   counts across restarts (mb-pacer), or put a reload's route changes in
+ *   force (mb-scheduler-reload.c).
  *
  * RFC 5321 4.5.4.1 (retry strategy), 6.1 (reliable delivery); RFC 3464
  * (delay notices and failure reports).
@@ -470,6 +470,7 @@ mb_scheduler_finalize (GObject *object)
   MbScheduler *self = MB_SCHEDULER (object);
 
   g_clear_pointer (&self->slots, g_hash_table_unref);
+  g_clear_pointer (&self->retired, g_ptr_array_unref);
   g_queue_clear (&self->steps);
   g_clear_pointer (&self->timeline, g_sequence_free);
   g_clear_pointer (&self->entries, g_hash_table_unref);
@@ -516,6 +517,8 @@ mb_scheduler_init (MbScheduler *self)
   self->slots
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                (GDestroyNotify)mb_scheduler_route_slot_free);
+  self->retired = g_ptr_array_new_with_free_func (
+      (GDestroyNotify)mb_scheduler_route_slot_free);
 }
 
 /* Public API */
@@ -635,30 +638,6 @@ mb_scheduler_stop (MbScheduler *self)
     {
       mb_scheduler_clear_timeout (self, &slot->timer);
       mb_connection_pool_close_idle (slot->pool);
-    }
-}
-
-void
-mb_scheduler_set_config (MbScheduler *self, MbRelayConfig *config)
-{
-  g_autoptr (GPtrArray) entries = NULL;
-
-  g_return_if_fail (MB_IS_SCHEDULER (self));
-  g_return_if_fail (config != NULL);
-
-  g_clear_pointer (&self->config, mb_relay_config_unref);
-  self->config = mb_relay_config_ref (config);
-  mb_scheduler_add_routes (self);
-  self->no_route_logged = FALSE;
-
-  /* Waiting messages may have a route now, or other durations. */
-  entries = list_entries (self);
-  for (guint i = 0; i < entries->len; i++)
-    {
-      Entry *entry = entries->pdata[i];
-
-      if (entry->place != ENTRY_BUSY)
-        mb_scheduler_process (self, entry);
     }
 }
 

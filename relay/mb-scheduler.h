@@ -105,8 +105,18 @@ gboolean mb_scheduler_start_finish (MbScheduler  *self,
  * finish (their results are written). */
 void mb_scheduler_stop (MbScheduler *self);
 
-/* Puts a new configuration in force: new routes become usable (routes
- * already running keep their settings until a restart). */
+/* Puts a new configuration in force.  A route whose [route NAME] (or the
+ * relay's hostname, admin-address or retry-schedule) changed is replaced
+ * by one with the new settings, its waiting messages move over at once,
+ * and it reads its secrets anew; a removed route delivers nothing more
+ * (its messages wait as messages without a route); attempts under way
+ * finish on the old settings and are recorded as usual.  Unchanged routes
+ * keep their connections, state and pacing.  "route-state-changed"
+ * tells of each new or replaced route.  With a secret store, a new or
+ * replaced route that signs in connects only after the next
+ * mb_scheduler_reload_credentials_async(), so it never signs in with
+ * secrets read before the file changed: call it after this (the daemon
+ * does, with the store read anew). */
 void mb_scheduler_set_config (MbScheduler *self, MbRelayConfig *config);
 
 /* Holds (or releases) all deliveries, except a message retried by id

@@ -396,6 +396,53 @@ test_property_random (void)
   fixture_clear (&fixture);
 }
 
+/* Counts copied into a new pacer go on there, judged by its own limits:
+ * sends and recipients keep their times; connections are not copied. */
+static void
+test_copy_counts (void)
+{
+  Fixture old, same, lower;
+
+  fixture_init (&old, 3, 3, 60 * SEC, 100, DAY);
+  for (guint i = 0; i < 3; i++)
+    {
+      mb_pacer_record_message (old.pacer, 10);
+      old.now += 10 * SEC;
+    }
+  g_assert_true (mb_pacer_try_acquire_connection (old.pacer));
+  /* Sends at 1000, 1010 and 1020 s; now 1030 s. */
+
+  fixture_init (&same, 3, 3, 60 * SEC, 100, DAY);
+  same.now = old.now;
+  mb_pacer_copy_counts (same.pacer, old.pacer);
+  g_assert_cmpint (mb_pacer_delay_for_message (same.pacer), ==,
+                   mb_pacer_delay_for_message (old.pacer));
+  g_assert_cmpint (mb_pacer_delay_for_message (same.pacer), ==, 30 * SEC);
+  g_assert_cmpuint (mb_pacer_recipient_budget (same.pacer), ==, 70);
+  g_assert_cmpuint (mb_pacer_get_connections (same.pacer), ==, 0);
+
+  /* Two a minute: the send at 1010 s must leave first; 25 recipients a
+   * day: the 10 of 1000 s must leave before one more fits. */
+  fixture_init (&lower, 0, 2, 60 * SEC, 25, DAY);
+  lower.now = old.now;
+  mb_pacer_copy_counts (lower.pacer, old.pacer);
+  g_assert_cmpint (mb_pacer_delay_for_message (lower.pacer), ==, 40 * SEC);
+  g_assert_cmpuint (mb_pacer_recipient_budget (lower.pacer), ==, 0);
+  g_assert_cmpint (mb_pacer_delay_for_recipients (lower.pacer, 1), ==,
+                   DAY - 30 * SEC);
+
+  /* It goes on counting its own sends after the copied ones. */
+  same.now += 30 * SEC;
+  g_assert_cmpint (mb_pacer_delay_for_message (same.pacer), ==, 0);
+  mb_pacer_record_message (same.pacer, 5);
+  g_assert_cmpint (mb_pacer_delay_for_message (same.pacer), ==, 10 * SEC);
+  g_assert_cmpuint (mb_pacer_recipient_budget (same.pacer), ==, 65);
+
+  fixture_clear (&old);
+  fixture_clear (&same);
+  fixture_clear (&lower);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -413,6 +460,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/relay/pacer/recipients/never-and-combined",
                    test_recipients_never_and_combined);
   g_test_add_func ("/relay/pacer/limits/unlimited", test_unlimited);
+  g_test_add_func ("/relay/pacer/limits/copy-counts", test_copy_counts);
   g_test_add_func ("/relay/pacer/property/random", test_property_random);
 
   return g_test_run ();

@@ -1107,6 +1107,112 @@ test_example_documents_every_key (void)
     }
 }
 
+/* Route equality (a reload keeps a route only when it is equal) */
+
+/* A [route NAME] with every key set; @override replaces the line of its
+ * key (or is added), so each case changes exactly one value. */
+static MbRelayConfig *
+load_route (const char *name, const char *override)
+{
+  static const char *const keys[] = {
+    "method=submission",
+    "host=smtp.example.com",
+    "port=587",
+    "tls=required",
+    "auth=oauth-app",
+    "mailbox=box@contoso.com",
+    "tenant=contoso.onmicrosoft.com",
+    "client-id=9e5f94bc-e8a4-4e73-b8be-63364c29d753",
+    "client-certificate=/etc/mailbridge/app.pem",
+    "client-key=/etc/mailbridge/app.key",
+    "trust=/etc/mailbridge/ca.pem",
+    "authority=https://login.microsoftonline.com",
+    "domain=contoso.com",
+    "sender-policy=rewrite-from",
+    "send-as=a@contoso.com",
+    "max-connections=3",
+    "rate-limit=30/1m",
+    "daily-recipient-limit=10000",
+    "recipients-per-transaction=500",
+    NULL,
+  };
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  gsize          key_len = override != NULL ? strcspn (override, "=") + 1 : 0;
+  MbRelayConfig *config;
+
+  g_string_append_printf (text, "[route %s]\n", name);
+  for (guint i = 0; keys[i] != NULL; i++)
+    if (override == NULL || strncmp (keys[i], override, key_len) != 0)
+      g_string_append_printf (text, "%s\n", keys[i]);
+  if (override != NULL)
+    g_string_append_printf (text, "%s\n", override);
+  config = load (text->str, &error);
+  g_assert_no_error (error);
+  return config;
+}
+
+/* Two routes are equal only when the name and every value are: each key
+ * changed alone makes them differ, the same text makes them equal. */
+static void
+test_route_equal (void)
+{
+  static const char *const changes[] = {
+    "method=hve",
+    "host=smtp2.example.com",
+    "port=25",
+    "auth=oauth-device",
+    "mailbox=other@contoso.com",
+    "tenant=fabrikam.onmicrosoft.com",
+    "client-id=0d9c3a53-6b7e-4d11-9a55-1f2e0c0e5b01",
+    "client-certificate=/etc/mailbridge/other.pem",
+    "client-key=/etc/mailbridge/other.key",
+    "trust=/etc/mailbridge/other-ca.pem",
+    "authority=https://login.example.net",
+    "domain=fabrikam.com",
+    "sender-policy=rewrite-envelope",
+    "send-as=a@contoso.com;b@contoso.com",
+    "max-connections=2",
+    "rate-limit=20/1m",
+    "rate-limit=30/2m",
+    "daily-recipient-limit=5000",
+    "recipients-per-transaction=100",
+  };
+  g_autoptr (MbRelayConfig) base = load_route ("m365", NULL);
+  g_autoptr (MbRelayConfig) same = load_route ("m365", NULL);
+  g_autoptr (MbRelayConfig) renamed = load_route ("other", NULL);
+  g_autoptr (MbRelayConfig) direct = NULL;
+  g_autoptr (MbRelayConfig) opportunistic = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (
+      mb_route_config_equal (base->routes->pdata[0], same->routes->pdata[0]));
+  g_assert_false (mb_route_config_equal (base->routes->pdata[0],
+                                         renamed->routes->pdata[0]));
+  for (gsize i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      g_autoptr (MbRelayConfig) changed = load_route ("m365", changes[i]);
+
+      g_test_message ("%s", changes[i]);
+      g_assert_false (mb_route_config_equal (base->routes->pdata[0],
+                                             changed->routes->pdata[0]));
+      g_assert_false (mb_route_config_equal (changed->routes->pdata[0],
+                                             base->routes->pdata[0]));
+    }
+
+  /* tls, on a method that allows both. */
+  direct = load ("[route m365]\nmethod=direct-send\ndomain=contoso.com\n"
+                 "tls=required\n",
+                 &error);
+  g_assert_no_error (error);
+  opportunistic = load ("[route m365]\nmethod=direct-send\n"
+                        "domain=contoso.com\ntls=opportunistic\n",
+                        &error);
+  g_assert_no_error (error);
+  g_assert_false (mb_route_config_equal (direct->routes->pdata[0],
+                                         opportunistic->routes->pdata[0]));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1135,6 +1241,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/relay-config/structure/errors", test_structure);
   g_test_add_func ("/relay/relay-config/structure/nul", test_structure_nul);
   g_test_add_func ("/relay/relay-config/allow/matching", test_allow_matching);
+  g_test_add_func ("/relay/relay-config/routes/equal", test_route_equal);
   g_test_add_func ("/relay/relay-config/syntax/forwarders",
                    test_syntax_forwarders);
   g_test_add_func ("/relay/relay-config/file/load", test_file_load);

@@ -1,15 +1,20 @@
 /* test-scheduler.c - unit tests for mb-scheduler with a fake clock
  *
- * No network: the route has no password, so it is paused from the start
- * and nothing is ever sent.  What is tested is the scheduler's own work
- * with a clock the test moves: the queue is loaded and kept, the delay
- * notice comes once, expiry fails the recipients, the failure report is
- * committed before the original is removed, and the public API (pause,
- * retry, lookups, state) behaves.  Delivery itself is covered end to end
- * by tests/integration/test_delivery.py.
+ * Most tests use no network: the route has no password, so it is paused
+ * from the start and nothing is ever sent.  What is tested is the
+ * scheduler's own work with a clock the test moves: the queue is loaded
+ * and kept, the delay notice comes once, expiry fails the recipients, the
+ * failure report is committed before the original is removed, and the
+ * public API (pause, retry, lookups, state) behaves.  Delivery itself is
+ * covered end to end by tests/integration/test_delivery.py.
+ *
+ * The reload tests (/relay/scheduler/reload/...) deliver for real, plain
+ * text over loopback, to two fake upstreams (fake-smtp-upstream.h), and
+ * change the route between them while messages wait or are under way.
  */
 #include "mb-scheduler.h"
 
+#include "fake-smtp-upstream.h"
 #include "mb-retry.h"
 
 #include <glib/gstdio.h>
@@ -41,6 +46,12 @@ typedef struct
   guint          n_failed;
   guint          n_changed;
   GPtrArray     *failed_ids;
+  /* The reload tests: two upstreams, their open connections together. */
+  FakeUpstream *a;
+  FakeUpstream *b;
+  guint         open_total;
+  guint         open_max;
+  GPtrArray    *route_changes; /* (element-type MbRoute) announced */
 } Fixture;
 
 static gint64
@@ -203,6 +214,26 @@ queue_message (Fixture *f, const char *sender, const char *const *recipients)
   return id;
 }
 
+/* The test's configuration with @routes (and [relay] keys before them). */
+static MbRelayConfig *
+load_config (Fixture *f, const char *routes)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = g_strdup_printf ("[relay]\n"
+                                           "spool=%s/spool\n"
+                                           "hostname=relay.test.invalid\n"
+                                           "admin-address=admin@contoso.com\n"
+                                           "retry-schedule=1m;5m\n"
+                                           "delay-notice-after=4h\n"
+                                           "expire-after=2d\n"
+                                           "%s",
+                                           f->dir, routes);
+  MbRelayConfig *config = mb_relay_config_load_data (text, -1, "test", &error);
+
+  g_assert_no_error (error);
+  return config;
+}
+
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
@@ -210,7 +241,6 @@ fixture_set_up (Fixture *f, gconstpointer data)
   const char *base = g_getenv ("MB_TEST_TMPDIR");
   g_autofree char *template = g_build_filename (
       base != NULL ? base : "/var/tmp", "test-scheduler-XXXXXX", NULL);
-  g_autofree char *text = NULL;
   g_autoptr (GError) error = NULL;
   MbSpoolRecovery  recovery;
   MbSchedulerClock clock;
@@ -220,17 +250,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
   f->now = (gint64)1764000000 * G_USEC_PER_SEC;
   f->failed_ids = g_ptr_array_new_with_free_func (g_free);
 
-  text = g_strdup_printf ("[relay]\n"
-                          "spool=%s/spool\n"
-                          "hostname=relay.test.invalid\n"
-                          "admin-address=admin@contoso.com\n"
-                          "retry-schedule=1m;5m\n"
-                          "delay-notice-after=4h\n"
-                          "expire-after=2d\n"
-                          "%s",
-                          f->dir, routes);
-  f->config = mb_relay_config_load_data (text, -1, "test", &error);
-  g_assert_no_error (error);
+  f->config = load_config (f, routes);
   f->spool = mb_spool_new (f->config->spool, &error);
   g_assert_no_error (error);
   g_assert_true (mb_spool_recover (f->spool, &recovery, &error));
@@ -285,6 +305,9 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   mb_scheduler_stop (f->scheduler);
   settle (f);
   g_clear_object (&f->scheduler);
+  g_clear_pointer (&f->a, fake_upstream_free);
+  g_clear_pointer (&f->b, fake_upstream_free);
+  g_clear_pointer (&f->route_changes, g_ptr_array_unref);
   g_clear_object (&f->spool);
   g_clear_pointer (&f->config, mb_relay_config_unref);
   g_list_free_full (f->timers, g_free);
@@ -587,6 +610,269 @@ test_many_reports_low_fd_limit (Fixture *f, gconstpointer data)
   WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 2 * N_MESSAGES);
 }
 
+/* Reload: two fake upstreams, a Direct Send route in plain text */
+
+static void
+on_route_state_changed_cb (MbScheduler *scheduler, MbRoute *route, Fixture *f)
+{
+  g_ptr_array_add (f->route_changes, route);
+}
+
+/* [relay] route=m365 and a [route m365] to @port with @extra keys. */
+static char *
+route_to (guint16 port, const char *extra)
+{
+  return g_strdup_printf ("route=m365\n"
+                          "[route m365]\n"
+                          "method=direct-send\n"
+                          "host=127.0.0.1\n"
+                          "port=%u\n"
+                          "%s",
+                          port, extra);
+}
+
+/* Starts upstreams A and B and a scheduler routed to A; @data: more keys
+ * for the route. */
+static void
+reload_set_up (Fixture *f, gconstpointer data)
+{
+  g_autofree char *routes = NULL;
+
+  f->a = fake_upstream_new ();
+  f->b = fake_upstream_new ();
+  f->a->open_total = f->b->open_total = &f->open_total;
+  f->a->open_max = f->b->open_max = &f->open_max;
+  f->route_changes = g_ptr_array_new ();
+  routes = route_to (f->a->port, data);
+  fixture_set_up (f, routes);
+  /* Idle connections stay open for the whole test. */
+  mb_scheduler_set_idle_timeout (f->scheduler, 3600);
+  g_signal_connect (f->scheduler, "route-state-changed",
+                    G_CALLBACK (on_route_state_changed_cb), f);
+}
+
+/* Puts @routes in force, as the daemon's reload does. */
+static void
+reload (Fixture *f, const char *routes)
+{
+  g_autoptr (MbRelayConfig) config = load_config (f, routes);
+
+  mb_scheduler_set_config (f->scheduler, config);
+}
+
+static void
+reload_to (Fixture *f, guint16 port, const char *extra)
+{
+  g_autofree char *routes = route_to (port, extra);
+
+  reload (f, routes);
+}
+
+static char *
+queue_to (Fixture *f, const char *recipient)
+{
+  const char *const to[] = { recipient, NULL };
+
+  return queue_message (f, "scanner@contoso.com", to);
+}
+
+/* After a reload that points the route at another upstream, the next
+ * message goes there; the old connection is QUIT; the control object
+ * hears of the new route, the only one listed. */
+static void
+test_reload_changed_route (Fixture *f, gconstpointer data)
+{
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autoptr (GPtrArray) routes = NULL;
+  MbRoute *old_route;
+  MbRoute *new_route;
+
+  start (f);
+  first = queue_to (f, "a@contoso.com");
+  WAIT_UNTIL (f, f->n_delivered == 1);
+  g_assert_cmpuint (f->a->delivered->len, ==, 1);
+  g_assert_cmpuint (f->a->conns->len, ==, 1);
+  old_route = mb_scheduler_lookup_route (f->scheduler, "m365");
+
+  reload_to (f, f->b->port, "");
+  new_route = mb_scheduler_lookup_route (f->scheduler, "m365");
+  g_assert_true (new_route != old_route);
+  g_assert_cmpuint (mb_route_get_port (new_route), ==, f->b->port);
+  g_assert_cmpuint (f->route_changes->len, ==, 1);
+  g_assert_true (f->route_changes->pdata[0] == new_route);
+  routes = mb_scheduler_get_routes (f->scheduler);
+  g_assert_cmpuint (routes->len, ==, 1);
+  g_assert_true (routes->pdata[0] == new_route);
+  WAIT_UNTIL (f, f->a->n_quits == 1 && f->a->conns->len == 0);
+
+  second = queue_to (f, "b@contoso.com");
+  WAIT_UNTIL (f, f->n_delivered == 2);
+  g_assert_cmpuint (f->a->delivered->len, ==, 1);
+  g_assert_cmpstr (f->a->delivered->pdata[0], ==, "<a@contoso.com>");
+  g_assert_cmpuint (f->b->delivered->len, ==, 1);
+  g_assert_cmpstr (f->b->delivered->pdata[0], ==, "<b@contoso.com>");
+  g_assert_cmpuint (mb_scheduler_get_length (f->scheduler), ==, 0);
+}
+
+/* An attempt under way when the route changes ends on the old upstream
+ * and is recorded once; the message waiting behind it moves to the new
+ * route, which waits for the old connection to close (one connection at
+ * most, old and new together), then delivers it there. */
+static void
+test_reload_in_flight (Fixture *f, gconstpointer data)
+{
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+
+  f->a->hold = TRUE;
+  start (f);
+  first = queue_to (f, "a@contoso.com");
+  WAIT_UNTIL (f, fake_upstream_count_held (f->a) == 1);
+  second = queue_to (f, "b@contoso.com");
+  WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 2);
+  settle (f);
+  g_assert_true (mb_scheduler_is_busy (f->scheduler, first));
+  g_assert_false (mb_scheduler_is_busy (f->scheduler, second));
+
+  reload_to (f, f->b->port, "max-connections=1\n");
+  settle (f);
+  /* The old connection still holds the route's only one. */
+  g_assert_cmpuint (f->b->n_connections, ==, 0);
+  g_assert_true (mb_scheduler_is_busy (f->scheduler, first));
+  g_assert_cmpuint (f->n_delivered, ==, 0);
+
+  fake_upstream_release (f->a);
+  WAIT_UNTIL (f, f->n_delivered == 2);
+  settle (f);
+  g_assert_cmpuint (f->a->delivered->len, ==, 1);
+  g_assert_cmpstr (f->a->delivered->pdata[0], ==, "<a@contoso.com>");
+  g_assert_cmpuint (f->a->n_quits, ==, 1);
+  g_assert_cmpuint (f->a->conns->len, ==, 0);
+  g_assert_cmpuint (f->b->delivered->len, ==, 1);
+  g_assert_cmpstr (f->b->delivered->pdata[0], ==, "<b@contoso.com>");
+  g_assert_cmpuint (f->open_max, ==, 1);
+  g_assert_null (lookup (f, first));
+  g_assert_null (lookup (f, second));
+}
+
+/* A route removed by a reload sends nothing more: its old connection is
+ * QUIT, a new message waits unattempted as without any route; a reload
+ * that brings the route back delivers it. */
+static void
+test_reload_removed_route (Fixture *f, gconstpointer data)
+{
+  g_autofree char   *first = NULL;
+  g_autofree char   *second = NULL;
+  const MbRecipient *rcpt;
+  g_autoptr (GPtrArray) routes = NULL;
+
+  start (f);
+  first = queue_to (f, "a@contoso.com");
+  WAIT_UNTIL (f, f->n_delivered == 1);
+
+  reload (f, "");
+  routes = mb_scheduler_get_routes (f->scheduler);
+  g_assert_cmpuint (routes->len, ==, 0);
+  g_assert_null (mb_scheduler_lookup_route (f->scheduler, "m365"));
+  WAIT_UNTIL (f, f->a->n_quits == 1 && f->a->conns->len == 0);
+
+  second = queue_to (f, "b@contoso.com");
+  WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 1);
+  f->now += HOUR * G_USEC_PER_SEC;
+  settle (f);
+  g_assert_cmpint (mb_scheduler_get_state (f->scheduler), ==,
+                   MB_SCHEDULER_STATE_NO_ROUTE);
+  rcpt = lookup (f, second)->recipients->pdata[0];
+  g_assert_cmpint (rcpt->state, ==, MB_RECIPIENT_STATE_QUEUED);
+  g_assert_cmpuint (rcpt->attempts, ==, 0);
+  g_assert_cmpuint (f->a->n_connections, ==, 1);
+  g_assert_cmpuint (f->b->n_connections, ==, 0);
+
+  reload_to (f, f->b->port, "");
+  WAIT_UNTIL (f, f->n_delivered == 2);
+  g_assert_cmpuint (f->a->delivered->len, ==, 1);
+  g_assert_cmpuint (f->b->delivered->len, ==, 1);
+  g_assert_cmpstr (f->b->delivered->pdata[0], ==, "<b@contoso.com>");
+}
+
+/* A reload that leaves a route as it was keeps its route, its pool and
+ * its open connection (the next message reuses it), while another route
+ * in the same file is replaced. */
+static void
+test_reload_unchanged_route (Fixture *f, gconstpointer data)
+{
+  g_autofree char *m365 = route_to (f->a->port, "");
+  g_autofree char *before = g_strdup_printf ("%s"
+                                             "[route other]\n"
+                                             "method=direct-send\n"
+                                             "host=127.0.0.1\n"
+                                             "port=%u\n",
+                                             m365, f->b->port);
+  g_autofree char *after = g_strdup_printf ("%s"
+                                            "[route other]\n"
+                                            "method=direct-send\n"
+                                            "host=localhost\n"
+                                            "port=%u\n",
+                                            m365, f->b->port);
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  MbRoute         *route;
+  MbRoute         *other;
+
+  reload (f, before);
+  start (f);
+  first = queue_to (f, "a@contoso.com");
+  WAIT_UNTIL (f, f->n_delivered == 1);
+  route = mb_scheduler_lookup_route (f->scheduler, "m365");
+  other = mb_scheduler_lookup_route (f->scheduler, "other");
+  g_ptr_array_set_size (f->route_changes, 0);
+
+  reload (f, after);
+  settle (f);
+  g_assert_true (mb_scheduler_lookup_route (f->scheduler, "m365") == route);
+  g_assert_true (mb_scheduler_lookup_route (f->scheduler, "other") != other);
+  g_assert_cmpuint (f->route_changes->len, ==, 1);
+  g_assert_true (f->route_changes->pdata[0]
+                 == mb_scheduler_lookup_route (f->scheduler, "other"));
+  g_assert_cmpuint (f->a->n_quits, ==, 0);
+  g_assert_cmpuint (f->a->conns->len, ==, 1);
+
+  second = queue_to (f, "b@contoso.com");
+  WAIT_UNTIL (f, f->n_delivered == 2);
+  g_assert_cmpuint (f->a->n_connections, ==, 1);
+  g_assert_cmpuint (f->a->delivered->len, ==, 2);
+  g_assert_cmpuint (f->b->n_connections, ==, 0);
+}
+
+/* The route replaced by a reload keeps its pacing counts: one message a
+ * minute, sent just before the reload, holds the next one on the new
+ * upstream until the minute is over. */
+static void
+test_reload_keeps_pacing (Fixture *f, gconstpointer data)
+{
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+
+  start (f);
+  first = queue_to (f, "a@contoso.com");
+  WAIT_UNTIL (f, f->n_delivered == 1);
+
+  reload_to (f, f->b->port, "rate-limit=1/1m\n");
+  second = queue_to (f, "b@contoso.com");
+  WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 1);
+  f->now += 30 * G_USEC_PER_SEC;
+  settle (f);
+  g_assert_cmpuint (f->b->n_connections, ==, 0);
+  g_assert_cmpuint (
+      ((MbRecipient *)lookup (f, second)->recipients->pdata[0])->attempts, ==,
+      0);
+
+  f->now += 35 * G_USEC_PER_SEC;
+  WAIT_UNTIL (f, f->n_delivered == 2);
+  g_assert_cmpuint (f->b->delivered->len, ==, 1);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -606,6 +892,18 @@ main (int argc, char *argv[])
               fixture_set_up, test_no_route, fixture_tear_down);
   g_test_add ("/relay/scheduler/reports/many-reports-low-fd-limit", Fixture,
               paused_route, fixture_set_up, test_many_reports_low_fd_limit,
+              fixture_tear_down);
+  g_test_add ("/relay/scheduler/reload/changed-route", Fixture, "",
+              reload_set_up, test_reload_changed_route, fixture_tear_down);
+  g_test_add ("/relay/scheduler/reload/in-flight", Fixture,
+              "max-connections=1\n", reload_set_up, test_reload_in_flight,
+              fixture_tear_down);
+  g_test_add ("/relay/scheduler/reload/removed-route", Fixture, "",
+              reload_set_up, test_reload_removed_route, fixture_tear_down);
+  g_test_add ("/relay/scheduler/reload/unchanged-route", Fixture, "",
+              reload_set_up, test_reload_unchanged_route, fixture_tear_down);
+  g_test_add ("/relay/scheduler/reload/keeps-pacing", Fixture,
+              "rate-limit=1/1m\n", reload_set_up, test_reload_keeps_pacing,
               fixture_tear_down);
   return g_test_run ();
 }
