@@ -15,9 +15,11 @@
 #include "mb-autostart.h"
 #include "mb-notifier.h"
 #include "mb-relay-client.h"
+#include "mb-signin-dialog.h"
 #include "mb-test-send-dialog.h"
 #include "mb-tray.h"
 #include "mb-window.h"
+#include "mb-wizard.h"
 
 #define SCHEMA_ID "org.mailbridge.Mailbridge"
 #define TRAY_GRACE_S 10
@@ -305,32 +307,54 @@ start_relay_activated_cb (GSimpleAction *action,
 }
 
 static void
-show_setup_hint (MbApplication *self, const char *command)
-{
-  GtkWindow *parent
-      = gtk_application_get_active_window (GTK_APPLICATION (self));
-  GtkWidget *dialog = gtk_message_dialog_new (
-      parent, GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-      GTK_MESSAGE_INFO, GTK_BUTTONS_CLOSE, "%s",
-      _ ("The setup assistant is not part of this version yet"));
-
-  /* Translators: %s is a command such as "mailbridgectl signin m365" */
-  gtk_message_dialog_format_secondary_text (
-      GTK_MESSAGE_DIALOG (dialog),
-      _ ("Run “%s” in a terminal, then reload the relay."), command);
-  g_signal_connect (dialog, "response", G_CALLBACK (gtk_widget_destroy), NULL);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static void
 sign_in_activated_cb (GSimpleAction *action,
                       GVariant      *parameter,
                       gpointer       user_data)
 {
-  g_autofree char *command = g_strdup_printf (
-      "mailbridgectl signin %s", g_variant_get_string (parameter, NULL));
+  MbApplication *self = MB_APPLICATION (user_data);
+  const char    *route = g_variant_get_string (parameter, NULL);
+  GtkWindow     *parent
+      = gtk_application_get_active_window (GTK_APPLICATION (self));
+  MbSigninDialog *dialog = NULL;
 
-  show_setup_hint (MB_APPLICATION (user_data), command);
+  /* One sign-in per route: the open one comes to the front. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self));
+       l != NULL && dialog == NULL; l = l->next)
+    {
+      g_autofree char *shown = NULL;
+
+      if (!MB_IS_SIGNIN_DIALOG (l->data))
+        continue;
+      g_object_get (l->data, "route", &shown, NULL);
+      if (g_strcmp0 (shown, route) == 0)
+        dialog = l->data;
+    }
+  if (dialog == NULL)
+    {
+      /* From the tray or a notification the window may be closed. */
+      dialog = mb_signin_dialog_new (MB_IS_WINDOW (parent) ? parent : NULL,
+                                     self->client, route, NULL);
+      gtk_window_set_application (GTK_WINDOW (dialog), GTK_APPLICATION (self));
+    }
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_wizard_applied_cb (MbWizard *wizard, const char *route, gpointer user_data)
+{
+  MbApplication     *self = MB_APPLICATION (user_data);
+  const MbSetupPlan *plan = mb_wizard_get_plan (wizard);
+
+  if (plan->method != MB_ROUTE_METHOD_SUBMISSION
+      || (plan->auth != MB_ROUTE_AUTH_OAUTH_DEVICE
+          && plan->auth != MB_ROUTE_AUTH_OAUTH_BROWSER
+          && plan->auth != MB_ROUTE_AUTH_OAUTH_APP))
+    return;
+  /* The assistant closes right after this signal; let go of it now, so
+   * the sign-in opens over the main window, the active one again. */
+  gtk_window_set_application (GTK_WINDOW (wizard), NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (self), "sign-in",
+                                  g_variant_new_string (route));
 }
 
 static void
@@ -338,7 +362,25 @@ setup_activated_cb (GSimpleAction *action,
                     GVariant      *parameter,
                     gpointer       user_data)
 {
-  show_setup_hint (MB_APPLICATION (user_data), "mailbridgectl check-config");
+  MbApplication *self = MB_APPLICATION (user_data);
+  GtkWindow     *window = ensure_window (self);
+  MbWizard      *wizard = NULL;
+
+  /* One assistant: the open one comes to the front. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self));
+       l != NULL && wizard == NULL; l = l->next)
+    if (MB_IS_WIZARD (l->data))
+      wizard = l->data;
+  if (wizard == NULL)
+    {
+      /* Modal to the main window, which comes back if it was closed. */
+      gtk_window_present (window);
+      wizard = mb_wizard_new (window, self->client);
+      gtk_window_set_application (GTK_WINDOW (wizard), GTK_APPLICATION (self));
+      g_signal_connect_object (wizard, "applied",
+                               G_CALLBACK (on_wizard_applied_cb), self, 0);
+    }
+  gtk_window_present (GTK_WINDOW (wizard));
 }
 
 static void

@@ -12,8 +12,10 @@
  *   network    (mb-page-network)    devices on the LAN, allow list, the
  *                                   admin address;
  *   summary    (mb-page-summary)    what will be written; Apply writes the
- *                                   file, reloads the relay, stores a
- *                                   password, then offers the sign-in.
+ *                                   file, has the relay check and reload
+ *                                   it, then offers the sign-in (the
+ *                                   submission page stores a password
+ *                                   itself when it is left).
  * Next runs the page's save and apply; the buttons follow the page's
  * "complete" and "applying".  It starts from the relay's current
  * configuration (MbSetupPlan from it) so it can be run again.
@@ -23,6 +25,7 @@
 #include <gtk/gtk.h>
 
 #include "mb-relay-client.h"
+#include "mb-setup-plan.h"
 
 G_BEGIN_DECLS
 
@@ -30,6 +33,13 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (MbWizard, mb_wizard, MB, WIZARD, GtkWindow)
 
 MbWizard *mb_wizard_new (GtkWindow *parent, MbRelayClient *client);
+
+/* The plan the pages edit (NULL until the configuration was read); in an
+ * "applied" handler, what was written. */
+const MbSetupPlan *mb_wizard_get_plan (MbWizard *self);
+/* The configuration file the assistant reads and writes: the relay's, or
+ * $XDG_CONFIG_HOME/mailbridge/mailbridge.conf when the relay names none. */
+const char *mb_wizard_get_config_path (MbWizard *self);
 
 /* Signal "applied" (const char *route): the configuration was written
  * and the relay reloaded it; the route may need a sign-in next. */

@@ -9,6 +9,10 @@ Python standard library only (http.server + ssl), TLS with the test PKI
               pending", "slow_down", "ok", "authorization_declined", ...).
               The fake checks every poll against the interval it gave
               (slow_down adds slow_down_step) and records violations.
+              The step "await_approval" holds the code pending (each poll
+              answers authorization_pending) until the test decides with
+              approve(user_code, outcome), as a person at the sign-in page
+              would; device_codes lists the codes issued.
   token       grants device_code, refresh_token (rotating refresh tokens;
               a revoked one gets invalid_grant with AADSTS70008 or
               AADSTS50173), client_credentials (client secret, or a JWT
@@ -34,6 +38,9 @@ In a test (the server runs in its own threads):
     with entra:                                 # start() ... stop()
         entra.authority ... (https://127.0.0.1:PORT)
     entra.grants, entra.interval_violations, entra.issued ...
+    entra.device_codes[-1]["user_code"]   # what the app must show
+    entra.approve(code)                   # or approve(code,
+                                          #   "authorization_declined")
 
 As a subprocess (the C tests):
     python3 tests/fakes/fake_entra.py --port 0 --pki-dir DIR --script JSON
@@ -171,7 +178,9 @@ ERRORS = {
 }
 
 # Device script steps that end the device code, and the ERRORS entry and
-# HTTP status each answers with.
+# HTTP status each answers with.  AWAIT_STEP answers authorization_pending
+# until approve() names the outcome ("ok" or another step).
+AWAIT_STEP = "await_approval"
 TERMINAL_STEPS = {
     "authorization_declined", "expired_token", "bad_verification_code",
     "mfa_required", "ca_blocked"}
@@ -548,6 +557,7 @@ class FakeEntra:
             self._issued = {}          # access token -> record
             self._refresh = {}         # refresh token -> record
             self._devices = {}         # device code -> record
+            self._user_codes = []      # every device code's public part
             self._codes = {}           # authorization code -> record
             self._jtis = set()
             self._grants = []
@@ -597,6 +607,23 @@ class FakeEntra:
             return [dict(v) for v in self._violations]
 
     @property
+    def device_codes(self):
+        """Every device code issued, oldest first: user_code, client_id,
+        index, and approval (None until approve())."""
+        with self._lock:
+            return [dict(c) for c in self._user_codes]
+
+    def approve(self, user_code, outcome="ok"):
+        """Decides a code held by "await_approval": its next poll answers
+        @outcome ("ok", "authorization_declined", ...)."""
+        assert outcome == "ok" or outcome in ERRORS, outcome
+        with self._lock:
+            [record] = [c for c in self._user_codes
+                        if c["user_code"] == user_code]
+            record["approval"] = outcome
+            self._lock.notify_all()
+
+    @property
     def device_polls(self):
         with self._lock:
             return [dict(p) for p in self._polls]
@@ -640,6 +667,7 @@ class FakeEntra:
                 "grants": [dict(g) for g in self._grants],
                 "interval_violations": [dict(v) for v in self._violations],
                 "device_polls": [dict(p) for p in self._polls],
+                "device_codes": [dict(c) for c in self._user_codes],
                 "authorize_requests": [dict(a) for a in self._authorize_log],
                 "assertions": [dict(a) for a in self._assertions],
                 "issued": len(self._issued),
@@ -744,12 +772,17 @@ class FakeEntra:
         with self._lock:
             index = self._device_count[client_id]
             self._device_count[client_id] += 1
+            public = {"user_code": user_code, "client_id": client_id,
+                      "index": index, "approval": None}
+            self._user_codes.append(public)
             self._devices[code] = {
                 "client_id": client_id, "index": index, "scope": scope,
                 "script": list(script), "step": 0,
                 "interval": float(interval),
                 "last_poll": self.monotonic(),
-                "expires_at": self.now() + expires_in}
+                "expires_at": self.now() + expires_in,
+                "public": public}
+            self._lock.notify_all()
         return 200, {
             "user_code": user_code, "device_code": code,
             "verification_uri": VERIFICATION_URI,
@@ -794,7 +827,12 @@ class FakeEntra:
             device["last_poll"] = now
             script = device["script"]
             step = script[min(device["step"], len(script) - 1)]
-            device["step"] += 1
+            if step == AWAIT_STEP and device["public"]["approval"] is None:
+                step = "authorization_pending"    # held: the step stays
+            else:
+                if step == AWAIT_STEP:
+                    step = device["public"]["approval"]
+                device["step"] += 1
             self._polls.append({"client_id": client_id,
                                 "device": device["index"], "step": step,
                                 "elapsed": elapsed,

@@ -229,6 +229,7 @@ class GuiTestCase(unittest.TestCase):
     """The fake upstream, the relay (paused) and the app, per class."""
 
     paused = True
+    upstream = 'mx-direct-send'  # the fake's personality (fake_m365.py)
     rcpt_replies = {}      # recipient -> reply or [reply per attempt]
     # Start the fake StatusNotifierWatcher (a desktop with a tray host)
     # before the app; MB_GUI_TRAY_HOST=1 does it for every class.
@@ -240,16 +241,15 @@ class GuiTestCase(unittest.TestCase):
     def setUpClass(cls):
         cls.workdir = mbtest.make_tmpdir('gui')
         cls.ctl = Ctl()
-        cls.fake = fake_m365.FakeM365('mx-direct-send', pki=PKI)
+        cls.fake = fake_m365.FakeM365(cls.upstream, pki=PKI)
         if cls.rcpt_replies:
             cls.fake.rcpt_replies = dict(cls.rcpt_replies)
         cls.fake.start()
         keys = {'route': 'm365', 'retry-schedule': '1h',
                 'admin-address': ADMIN}
         keys.update(cls.relay_extra)
-        cls.relay = mbtest.Relay(cls.workdir, keys, {'route m365': {
-            'method': 'direct-send', 'host': 'localhost',
-            'port': cls.fake.port, 'trust': PKI.ca_cert, 'tls': 'required'}})
+        cls.relay = mbtest.Relay(cls.workdir, keys,
+                                 {'route m365': cls.route_keys()})
         try:
             cls.relay.start(extra_args=['--bus=session'])
             if cls.paused:
@@ -261,6 +261,14 @@ class GuiTestCase(unittest.TestCase):
         except BaseException:
             cls.cleanup_class()
             raise
+
+    @classmethod
+    def route_keys(cls):
+        """The relay's [route m365], once the fake upstream listens;
+        classes routing otherwise (OAuth, say) override it."""
+        return {'method': 'direct-send', 'host': 'localhost',
+                'port': cls.fake.port, 'trust': PKI.ca_cert,
+                'tls': 'required'}
 
     @classmethod
     def before_app(cls):
