@@ -23,6 +23,7 @@ set -eu
 
 if [ "${1:-}" = "--inner" ]; then
   shift
+  exec 1>&3 3>&-
   # Inside Xvfb and the private bus.
   gsettings set org.gnome.desktop.interface toolkit-accessibility true
   printf %s testpass |
@@ -100,7 +101,10 @@ unset DBUS_SESSION_BUS_ADDRESS GNOME_KEYRING_CONTROL SSH_AUTH_SOCK \
   DISPLAY WAYLAND_DISPLAY SESSION_MANAGER AT_SPI_BUS_ADDRESS
 
 status=0
+# The bus and the services it activates (the AT-SPI registry prints a
+# line when it starts) write to stderr; only the tests' TAP reaches
+# stdout, through fd 3.
 xvfb-run --auto-servernum --error-file="$dir/xvfb.log" \
   --server-args="-screen 0 1280x1024x24 -nolisten tcp" \
-  dbus-run-session -- "$0" --inner "$@" || status=$?
+  dbus-run-session -- "$0" --inner "$@" 3>&1 1>&2 || status=$?
 exit $status
