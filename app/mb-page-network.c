@@ -200,8 +200,9 @@ static const char *
 listen_normal_hint (void)
 {
   return _ ("Devices then send to this computer’s address on port 2525 (or "
-            "the port you enter). Port 25, which some devices insist on, "
-            "needs Mailbridge’s system service.");
+            "the port you enter). For devices that only know port 25, let "
+            "the firewall forward port 25 to this port: Mailbridge does "
+            "not run as root.");
 }
 
 static const char *
