@@ -5,10 +5,14 @@
  * slower here).  Waits iterate the default main context until a condition
  * holds, never sleep, and fail the test after MB_TEST_HANG_GUARD_SECONDS
  * instead of hanging it.  Failures are assertions: these are for tests only.
+ * The fake Entra ID helpers use libsoup and json-glib, which every unit test
+ * has through librelay_dep.
  */
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 G_BEGIN_DECLS
 
@@ -71,5 +75,49 @@ guint mb_test_count_warnings (const char *substring);
 GPtrArray *mb_test_dup_warnings (void);
 
 void mb_test_clear_warnings (void);
+
+/* The fake Entra ID (tests/fakes/fake_entra.py) as a subprocess for a whole
+ * test binary: HTTPS on 127.0.0.1, a free port, the test PKI. */
+typedef struct
+{
+  GSubprocess *process;
+  char        *authority;     /* https://127.0.0.1:PORT */
+  char        *pki_dir;       /* the test PKI */
+  char        *ca_file;       /* the CA that issued the fake's certificate */
+  char        *rogue_ca_file; /* a CA that did not */
+  char        *app_dir;       /* the RSA app certificates */
+  SoupSession *http;          /* the tests' own client (trusts ca_file) */
+} MbTestFakeEntra;
+
+/* Starts the fake with its options @script_json (clients, device scripts,
+ * ...) and waits until it listens; blocks, so call it from main() before
+ * g_test_run().  Also keeps proxies from the environment away from the
+ * loopback authority.  NULL with a reason in @skip_reason (free it) when
+ * the fake cannot run here: tests then call g_test_skip() with it. */
+MbTestFakeEntra *mb_test_fake_entra_start (const char *script_json,
+                                           char      **skip_reason);
+
+/* Ends the fake (nullable) and frees @fake. */
+void mb_test_fake_entra_stop (MbTestFakeEntra *fake);
+
+/* An HTTP GET of the tests themselves (the fake's control endpoints, the
+ * browser's part), run on the main context without following redirects;
+ * asserts it got an answer.  Returns the body; @status and @location (the
+ * Location header) are nullable. */
+GBytes *mb_test_fake_entra_get (MbTestFakeEntra *fake,
+                                const char      *url,
+                                guint           *status,
+                                char           **location);
+
+/* (transfer full) The fake's state (GET /_fake/state): grants, polls,
+ * interval violations. */
+JsonObject *mb_test_fake_entra_get_state (MbTestFakeEntra *fake);
+
+/* How many token requests with @grant_type the fake answered for
+ * @client_id, with the result @result ("ok", the error; NULL: any). */
+guint mb_test_fake_entra_count_grants (MbTestFakeEntra *fake,
+                                       const char      *client_id,
+                                       const char      *grant_type,
+                                       const char      *result);
 
 G_END_DECLS

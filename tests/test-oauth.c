@@ -15,9 +15,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
 #include <string.h>
-#include <unistd.h>
 
 #define APP_SECRET "s3cret-value"
 #define APP_KEY_PASSPHRASE "mailbridge-test"
@@ -76,19 +74,8 @@ static const char FAKE_SCRIPT[]
       "\"slow_down_step\": 0.2"
       "}";
 
-typedef struct
-{
-  GSubprocess *process;
-  char        *authority; /* https://127.0.0.1:PORT */
-  char        *pki_dir;
-  char        *ca_file;
-  char        *rogue_ca_file;
-  char        *app_dir; /* the RSA app certificates */
-  SoupSession *http;    /* the tests' own client (trusts the test CA) */
-  char        *skip_reason;
-} Fake;
-
-static Fake fake;
+static MbTestFakeEntra *fake;             /* (nullable) */
+static char            *fake_skip_reason; /* (nullable) */
 
 typedef struct
 {
@@ -119,76 +106,22 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Flow, flow_clear)
 static gboolean
 need_fake (void)
 {
-  if (fake.skip_reason != NULL)
-    {
-      g_test_skip (fake.skip_reason);
-      return FALSE;
-    }
-  return TRUE;
+  if (fake == NULL)
+    g_test_skip (fake_skip_reason);
+  return fake != NULL;
 }
 
 static MbOAuthClient *
 new_client (const char *client_id)
 {
   g_autoptr (GError) error = NULL;
-  MbOAuthClient *client = mb_oauth_client_new (fake.authority, "contoso.com",
-                                               client_id, fake.ca_file, &error);
+  MbOAuthClient *client = mb_oauth_client_new (
+      fake->authority, "contoso.com", client_id, fake->ca_file, &error);
 
   g_assert_no_error (error);
   /* The fake adds 0.2 s per slow_down (RFC 8628's 5 s, scaled). */
   mb_oauth_client_set_slow_down_step (client, 200);
   return client;
-}
-
-/* An HTTP request of the tests themselves (the fake's control endpoints,
- * the browser's part), run on the main context. */
-static GBytes *
-http_request (const char *method,
-              const char *url,
-              const char *form,
-              guint      *status,
-              char      **location)
-{
-  g_autoptr (SoupMessage) message = soup_message_new (method, url);
-  g_autoptr (GAsyncResult) result = NULL;
-  g_autoptr (GError) error = NULL;
-  GBytes *body;
-
-  g_assert_nonnull (message);
-  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
-  if (form != NULL)
-    {
-      g_autoptr (GBytes) bytes = g_bytes_new (form, strlen (form));
-
-      soup_message_set_request_body_from_bytes (
-          message, "application/x-www-form-urlencoded", bytes);
-    }
-  soup_session_send_and_read_async (fake.http, message, G_PRIORITY_DEFAULT,
-                                    NULL, mb_test_store_result_cb, &result);
-  mb_test_wait_for_result (&result);
-  body = soup_session_send_and_read_finish (fake.http, result, &error);
-  g_assert_no_error (error);
-  if (status != NULL)
-    *status = soup_message_get_status (message);
-  if (location != NULL)
-    *location = g_strdup (soup_message_headers_get_one (
-        soup_message_get_response_headers (message), "Location"));
-  return body;
-}
-
-static JsonObject *
-fake_state (void)
-{
-  g_autofree char *url = g_strconcat (fake.authority, "/_fake/state", NULL);
-  g_autoptr (GBytes) body = http_request ("GET", url, NULL, NULL, NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  gsize       len;
-  const char *data = g_bytes_get_data (body, &len);
-
-  json_parser_load_from_data (parser, data, len, &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
 /* How many of the fake's records in @list have client_id @client_id and,
@@ -199,7 +132,7 @@ count_records (const char *list,
                const char *key,
                const char *value)
 {
-  g_autoptr (JsonObject) state = fake_state ();
+  g_autoptr (JsonObject) state = mb_test_fake_entra_get_state (fake);
   JsonArray *array = json_object_get_array_member (state, list);
   guint      n = 0;
 
@@ -225,25 +158,7 @@ count_records (const char *list,
 static guint
 count_grants (const char *client_id, const char *grant_type, const char *result)
 {
-  g_autoptr (JsonObject) state = fake_state ();
-  JsonArray *grants = json_object_get_array_member (state, "grants");
-  guint      n = 0;
-
-  for (guint i = 0; i < json_array_get_length (grants); i++)
-    {
-      JsonObject *g = json_array_get_object_element (grants, i);
-
-      if (g_strcmp0 (json_object_get_string_member (g, "client_id"), client_id)
-              == 0
-          && g_strcmp0 (json_object_get_string_member (g, "grant_type"),
-                        grant_type)
-                 == 0
-          && (result == NULL
-              || g_strcmp0 (json_object_get_string_member (g, "result"), result)
-                     == 0))
-        n++;
-    }
-  return n;
+  return mb_test_fake_entra_count_grants (fake, client_id, grant_type, result);
 }
 
 static void
@@ -307,7 +222,7 @@ run_app (const char                 *client_id,
 static char *
 app_file (const char *name)
 {
-  return g_build_filename (fake.app_dir, name, NULL);
+  return g_build_filename (fake->app_dir, name, NULL);
 }
 
 static void
@@ -587,7 +502,7 @@ cert_case_path (const char *name)
   if (name == NULL)
     return NULL;
   if (g_str_has_prefix (name, "pki:"))
-    return g_build_filename (fake.pki_dir, name + 4, NULL);
+    return g_build_filename (fake->pki_dir, name + 4, NULL);
   return app_file (name);
 }
 
@@ -633,26 +548,6 @@ test_app_certificate (void)
                     ==, tokens);
 }
 
-static JsonObject *
-decode_jwt_part (const char *part)
-{
-  g_autoptr (GString) padded = g_string_new (part);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree guchar *raw = NULL;
-  gsize              len;
-
-  g_assert_null (strpbrk (part, "+/="));
-  g_strdelimit (padded->str, "-", '+');
-  g_strdelimit (padded->str, "_", '/');
-  while (padded->len % 4 != 0)
-    g_string_append_c (padded, '=');
-  raw = g_base64_decode (padded->str, &len);
-  json_parser_load_from_data (parser, (const char *)raw, len, &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
 static guchar *
 base64url_decode (const char *text, gsize *len)
 {
@@ -663,6 +558,21 @@ base64url_decode (const char *text, gsize *len)
   while (padded->len % 4 != 0)
     g_string_append_c (padded, '=');
   return g_base64_decode (padded->str, len);
+}
+
+static JsonObject *
+decode_jwt_part (const char *part)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree guchar *raw = NULL;
+  gsize              len;
+
+  g_assert_null (strpbrk (part, "+/="));
+  raw = base64url_decode (part, &len);
+  json_parser_load_from_data (parser, (const char *)raw, len, &error);
+  g_assert_no_error (error);
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
 static char *
@@ -794,6 +704,25 @@ on_authorize_uri_cb (const char *uri, gpointer user_data)
   flow->authorize_uri = g_strdup (uri);
 }
 
+/* Starts a browser sign-in, recording the authorize address in @flow;
+ * wait with finish_browser_flow(). */
+static void
+start_browser_flow (MbOAuthClient *client,
+                    Flow          *flow,
+                    GCancellable  *cancellable)
+{
+  mb_oauth_client_sign_in_browser_async (
+      client, NULL, MB_OAUTH_BROWSER_FLAGS_NONE, on_authorize_uri_cb, flow,
+      cancellable, mb_test_store_result_cb, &flow->result);
+}
+
+static MbOAuthToken *
+finish_browser_flow (MbOAuthClient *client, Flow *flow, GError **error)
+{
+  mb_test_wait_for_result (&flow->result);
+  return mb_oauth_client_sign_in_browser_finish (client, flow->result, error);
+}
+
 static GHashTable *
 query_of (const char *uri)
 {
@@ -826,9 +755,7 @@ test_browser_pkce (void)
   if (!need_fake ())
     return;
   client = new_client ("browser");
-  mb_oauth_client_sign_in_browser_async (
-      client, NULL, MB_OAUTH_BROWSER_FLAGS_NONE, on_authorize_uri_cb, &flow,
-      NULL, mb_test_store_result_cb, &flow.result);
+  start_browser_flow (client, &flow, NULL);
   g_assert_cmpuint (flow.prompts, ==, 1);
   g_assert_true (g_str_has_prefix (
       flow.authorize_uri, mb_oauth_client_get_authorize_endpoint (client)));
@@ -847,28 +774,27 @@ test_browser_pkce (void)
   /* A stray page and a wrong state do not end the sign-in. */
   favicon = g_strconcat (redirect_uri, "/favicon.ico", NULL);
   g_clear_pointer (&page, g_bytes_unref);
-  page = http_request ("GET", favicon, NULL, &status, NULL);
+  page = mb_test_fake_entra_get (fake, favicon, &status, NULL);
   g_assert_cmpuint (status, ==, 404);
   bad_state = g_strconcat (redirect_uri, "/?code=stolen&state=wrong", NULL);
   g_clear_pointer (&page, g_bytes_unref);
-  page = http_request ("GET", bad_state, NULL, &status, NULL);
+  page = mb_test_fake_entra_get (fake, bad_state, &status, NULL);
   g_assert_cmpuint (status, ==, 400);
   g_assert_null (flow.result);
 
   g_clear_pointer (&page, g_bytes_unref);
-  page = http_request ("GET", flow.authorize_uri, NULL, &status, &location);
+  page = mb_test_fake_entra_get (fake, flow.authorize_uri, &status, &location);
   g_assert_cmpuint (status, ==, 302);
   redirect_base = g_strconcat (redirect_uri, "?", NULL);
   g_assert_true (g_str_has_prefix (location, redirect_base));
   g_clear_pointer (&page, g_bytes_unref);
-  page = http_request ("GET", location, NULL, &status, NULL);
+  page = mb_test_fake_entra_get (fake, location, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_assert_nonnull (g_strstr_len (g_bytes_get_data (page, NULL),
                                   g_bytes_get_size (page),
                                   "You can close this window"));
 
-  mb_test_wait_for_result (&flow.result);
-  token = mb_oauth_client_sign_in_browser_finish (client, flow.result, &error);
+  token = finish_browser_flow (client, &flow, &error);
   g_assert_no_error (error);
   assert_token (token, TRUE);
   g_assert_cmpuint (count_grants ("browser", "authorization_code", "ok"), ==,
@@ -891,17 +817,14 @@ test_browser_denied (void)
   if (!need_fake ())
     return;
   client = new_client ("browser-denied");
-  mb_oauth_client_sign_in_browser_async (
-      client, NULL, MB_OAUTH_BROWSER_FLAGS_NONE, on_authorize_uri_cb, &flow,
-      NULL, mb_test_store_result_cb, &flow.result);
-  page = http_request ("GET", flow.authorize_uri, NULL, &status, &location);
+  start_browser_flow (client, &flow, NULL);
+  page = mb_test_fake_entra_get (fake, flow.authorize_uri, &status, &location);
   g_assert_cmpuint (status, ==, 302);
   g_assert_nonnull (strstr (location, "error=access_denied"));
   g_clear_pointer (&page, g_bytes_unref);
-  page = http_request ("GET", location, NULL, &status, NULL);
+  page = mb_test_fake_entra_get (fake, location, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
-  mb_test_wait_for_result (&flow.result);
-  token = mb_oauth_client_sign_in_browser_finish (client, flow.result, &error);
+  token = finish_browser_flow (client, &flow, &error);
   g_assert_error (error, MB_OAUTH_ERROR, MB_OAUTH_ERROR_DECLINED);
   g_assert_cmpuint (count_grants ("browser-denied", "authorization_code", NULL),
                     ==, 0);
@@ -924,12 +847,9 @@ test_browser_cancel (void)
   if (!need_fake ())
     return;
   client = new_client ("browser");
-  mb_oauth_client_sign_in_browser_async (
-      client, NULL, MB_OAUTH_BROWSER_FLAGS_NONE, on_authorize_uri_cb, &flow,
-      cancellable, mb_test_store_result_cb, &flow.result);
+  start_browser_flow (client, &flow, cancellable);
   g_cancellable_cancel (cancellable);
-  mb_test_wait_for_result (&flow.result);
-  token = mb_oauth_client_sign_in_browser_finish (client, flow.result, &error);
+  token = finish_browser_flow (client, &flow, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
@@ -949,10 +869,11 @@ test_browser_cancel (void)
 static void
 test_tls_untrusted (void)
 {
-  const char *trust_files[] = { NULL, fake.rogue_ca_file };
+  const char *trust_files[2] = { NULL };
 
   if (!need_fake ())
     return;
+  trust_files[1] = fake->rogue_ca_file;
   for (gsize i = 0; i < G_N_ELEMENTS (trust_files); i++)
     {
       g_autoptr (MbOAuthClient) client = NULL;
@@ -960,7 +881,7 @@ test_tls_untrusted (void)
       g_autoptr (MbOAuthToken) token = NULL;
       g_autoptr (GError) error = NULL;
 
-      client = mb_oauth_client_new (fake.authority, "contoso.com", "tls",
+      client = mb_oauth_client_new (fake->authority, "contoso.com", "tls",
                                     trust_files[i], &error);
       g_assert_no_error (error);
       mb_oauth_client_refresh_async (client, "rt-anything", NULL, NULL,
@@ -1289,95 +1210,14 @@ test_token_copy (void)
   g_assert_cmpint (copy->expires_at, ==, 42);
 }
 
-/* The fake */
-
-static char *
-default_pki_dir (void)
-{
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-
-  if (base != NULL && *base != '\0')
-    return g_build_filename (base, "testpki", NULL);
-  return g_strdup_printf ("/var/tmp/mailbridge-testpki-%u", (guint)getuid ());
-}
-
-static void
-start_fake (void)
-{
-  const char      *srcdir = g_getenv ("MB_SOURCEDIR");
-  g_autofree char *script = NULL;
-  g_autofree char *line = NULL;
-  g_autoptr (GDataInputStream) out = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GTlsDatabase) database = NULL;
-
-  if (srcdir == NULL)
-    {
-      fake.skip_reason = g_strdup ("MB_SOURCEDIR is not set (run through "
-                                   "meson test)");
-      return;
-    }
-  script = g_build_filename (srcdir, "tests", "fakes", "fake_entra.py", NULL);
-  fake.pki_dir = default_pki_dir ();
-  fake.process = g_subprocess_new (
-      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-      "/usr/bin/python3", script, "--port", "0", "--pki-dir", fake.pki_dir,
-      "--script", FAKE_SCRIPT, NULL);
-  if (fake.process == NULL)
-    {
-      fake.skip_reason
-          = g_strdup_printf ("cannot start the fake: %s", error->message);
-      return;
-    }
-  /* Test setup may block: the fake prints its port once it listens. */
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fake.process));
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  fake.authority = g_strdup_printf ("https://127.0.0.1:%s", g_strstrip (line));
-  fake.ca_file = g_build_filename (fake.pki_dir, "ca.crt", NULL);
-  fake.rogue_ca_file = g_build_filename (fake.pki_dir, "rogue-ca.crt", NULL);
-  fake.app_dir = g_build_filename (fake.pki_dir, "entra", NULL);
-  database = g_tls_file_database_new (fake.ca_file, &error);
-  g_assert_no_error (error);
-  fake.http = soup_session_new_with_options ("tls-database", database,
-                                             "proxy-resolver", NULL, NULL);
-}
-
-static void
-stop_fake (void)
-{
-  if (fake.process != NULL)
-    {
-      /* Closing its stdin ends the fake. */
-      g_output_stream_close (g_subprocess_get_stdin_pipe (fake.process), NULL,
-                             NULL);
-      g_subprocess_wait (fake.process, NULL, NULL);
-    }
-  g_clear_object (&fake.process);
-  g_clear_object (&fake.http);
-  g_free (fake.authority);
-  g_free (fake.pki_dir);
-  g_free (fake.ca_file);
-  g_free (fake.rogue_ca_file);
-  g_free (fake.app_dir);
-  g_free (fake.skip_reason);
-}
-
 int
 main (int argc, char **argv)
 {
   int status;
 
-  /* The authority is on loopback: no proxy from the environment. */
-  g_unsetenv ("http_proxy");
-  g_unsetenv ("https_proxy");
-  g_unsetenv ("HTTPS_PROXY");
-  g_unsetenv ("all_proxy");
-  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
   g_test_init (&argc, &argv, NULL);
   gnutls_global_init ();
-  start_fake ();
+  fake = mb_test_fake_entra_start (FAKE_SCRIPT, &fake_skip_reason);
 
   g_test_add_func ("/relay/oauth/device/slow-down", test_device_slow_down);
   g_test_add_func ("/relay/oauth/device/interval", test_device_interval);
@@ -1409,7 +1249,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/oauth/token/copy", test_token_copy);
 
   status = g_test_run ();
-  stop_fake ();
+  mb_test_fake_entra_stop (fake);
+  g_free (fake_skip_reason);
   gnutls_global_deinit ();
   return status;
 }

@@ -20,10 +20,7 @@
 
 #include <glib/gstdio.h>
 #include <gnutls/gnutls.h>
-#include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
 #include <string.h>
-#include <unistd.h>
 
 #define APP_SECRET "flow-s3cret"
 #define APP_KEY_PASSPHRASE "mailbridge-test"
@@ -53,18 +50,12 @@ static const char FAKE_SCRIPT[]
       "\"interval\": 0"
       "}";
 
-typedef struct
-{
-  GSubprocess *process;
-  char        *authority; /* https://127.0.0.1:PORT */
-  char        *pki_dir;
-  char        *ca_file;
-  char        *app_dir; /* the RSA app certificates */
-  SoupSession *http;    /* the browser's part (trusts the test CA) */
-  char        *skip_reason;
-} Fake;
+/* A secrets file whose route still has a static access-token, which a
+ * successful sign-in removes. */
+#define STALE_SECRETS "[route " ROUTE "]\naccess-token=stale-token\n"
 
-static Fake fake;
+static MbTestFakeEntra *fake;             /* (nullable) */
+static char            *fake_skip_reason; /* (nullable) */
 
 typedef struct
 {
@@ -102,12 +93,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 static gboolean
 need_fake (void)
 {
-  if (fake.skip_reason != NULL)
-    {
-      g_test_skip (fake.skip_reason);
-      return FALSE;
-    }
-  return TRUE;
+  if (fake == NULL)
+    g_test_skip (fake_skip_reason);
+  return fake != NULL;
 }
 
 static void
@@ -153,10 +141,19 @@ assert_stored (Fixture *f, const char *kind, const char *expected)
   mb_smtp_secret_free (secret);
 }
 
+/* The secrets file is still, byte for byte, @before. */
+static void
+assert_secrets_unchanged (Fixture *f, const char *before)
+{
+  g_autofree char *after = read_secrets_text (f);
+
+  g_assert_cmpstr (after, ==, before);
+}
+
 static char *
 app_file (const char *name)
 {
-  return g_build_filename (fake.app_dir, name, NULL);
+  return g_build_filename (fake->app_dir, name, NULL);
 }
 
 /* A configuration with one [route m365] against the fake: @keys add the
@@ -166,19 +163,19 @@ new_config (Fixture *f, const char *keys)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *spool = g_build_filename (f->dir, "spool", NULL);
-  g_autofree char *text
-      = g_strdup_printf ("[relay]\n"
-                         "spool=%s\n"
-                         "secrets=%s\n"
-                         "\n"
-                         "[route " ROUTE "]\n"
-                         "method=submission\n"
-                         "mailbox=scanner@contoso.com\n"
-                         "tenant=contoso.com\n"
-                         "authority=%s\n"
-                         "trust=%s\n"
-                         "%s",
-                         spool, f->secrets, fake.authority, fake.ca_file, keys);
+  g_autofree char *text = g_strdup_printf ("[relay]\n"
+                                           "spool=%s\n"
+                                           "secrets=%s\n"
+                                           "\n"
+                                           "[route " ROUTE "]\n"
+                                           "method=submission\n"
+                                           "mailbox=scanner@contoso.com\n"
+                                           "tenant=contoso.com\n"
+                                           "authority=%s\n"
+                                           "trust=%s\n"
+                                           "%s",
+                                           spool, f->secrets, fake->authority,
+                                           fake->ca_file, keys);
   g_autofree char *path = g_build_filename (f->dir, "mailbridge.conf", NULL);
   MbRelayConfig   *config;
 
@@ -267,41 +264,21 @@ run_flow (MbSigninFlow *flow,
   return finish_flow (flow, run, error);
 }
 
-/* An HTTP GET of the tests themselves (the browser's part), on the main
- * context, without following redirects. */
-static void
-http_get (const char *url, guint *status, char **location)
-{
-  g_autoptr (SoupMessage) message = soup_message_new ("GET", url);
-  g_autoptr (GAsyncResult) result = NULL;
-  g_autoptr (GBytes) body = NULL;
-  g_autoptr (GError) error = NULL;
-
-  g_assert_nonnull (message);
-  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
-  soup_session_send_and_read_async (fake.http, message, G_PRIORITY_DEFAULT,
-                                    NULL, mb_test_store_result_cb, &result);
-  mb_test_wait_for_result (&result);
-  body = soup_session_send_and_read_finish (fake.http, result, &error);
-  g_assert_no_error (error);
-  *status = soup_message_get_status (message);
-  if (location != NULL)
-    *location = g_strdup (soup_message_headers_get_one (
-        soup_message_get_response_headers (message), "Location"));
-}
-
 /* Plays the browser: the authorize address redirects to the flow's
  * loopback listener, which gets the redirect. */
 static void
 play_browser (const char *authorize_uri)
 {
   g_autofree char *location = NULL;
-  guint            status = 0;
+  g_autoptr (GBytes) authorize_page = NULL;
+  g_autoptr (GBytes) redirect_page = NULL;
+  guint status = 0;
 
-  http_get (authorize_uri, &status, &location);
+  authorize_page
+      = mb_test_fake_entra_get (fake, authorize_uri, &status, &location);
   g_assert_cmpuint (status, ==, 302);
   g_assert_true (g_str_has_prefix (location, "http://127.0.0.1:"));
-  http_get (location, &status, NULL);
+  redirect_page = mb_test_fake_entra_get (fake, location, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
 }
 
@@ -311,7 +288,7 @@ refresh_works (const char *client_id, const char *refresh_token)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (MbOAuthClient) client = mb_oauth_client_new (
-      fake.authority, "contoso.com", client_id, fake.ca_file, &error);
+      fake->authority, "contoso.com", client_id, fake->ca_file, &error);
   g_autoptr (GAsyncResult) result = NULL;
   g_autoptr (MbOAuthToken) token = NULL;
 
@@ -323,41 +300,25 @@ refresh_works (const char *client_id, const char *refresh_token)
   return token != NULL;
 }
 
+/* What a completed delegated sign-in leaves: a refresh token that Entra
+ * honours for @client_id, and no static access-token. */
+static void
+assert_refresh_token_stored (Fixture *f, const char *client_id)
+{
+  char *refresh_token = stored (f, "refresh-token");
+
+  g_assert_nonnull (refresh_token);
+  assert_stored (f, "access-token", NULL);
+  g_assert_true (refresh_works (client_id, refresh_token));
+  mb_smtp_secret_free (refresh_token);
+}
+
 /* How many client_credentials grants the fake answered for @client_id. */
 static guint
 count_app_grants (const char *client_id)
 {
-  g_autofree char *url = g_strconcat (fake.authority, "/_fake/state", NULL);
-  g_autoptr (SoupMessage) message = soup_message_new ("GET", url);
-  g_autoptr (GAsyncResult) result = NULL;
-  g_autoptr (GBytes) body = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonArray *grants;
-  guint      n = 0;
-
-  soup_session_send_and_read_async (fake.http, message, G_PRIORITY_DEFAULT,
-                                    NULL, mb_test_store_result_cb, &result);
-  mb_test_wait_for_result (&result);
-  body = soup_session_send_and_read_finish (fake.http, result, &error);
-  g_assert_no_error (error);
-  json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
-                              g_bytes_get_size (body), &error);
-  g_assert_no_error (error);
-  grants = json_object_get_array_member (
-      json_node_get_object (json_parser_get_root (parser)), "grants");
-  for (guint i = 0; i < json_array_get_length (grants); i++)
-    {
-      JsonObject *g = json_array_get_object_element (grants, i);
-
-      if (g_strcmp0 (json_object_get_string_member (g, "client_id"), client_id)
-              == 0
-          && g_strcmp0 (json_object_get_string_member (g, "grant_type"),
-                        "client_credentials")
-                 == 0)
-        n++;
-    }
-  return n;
+  return mb_test_fake_entra_count_grants (fake, client_id, "client_credentials",
+                                          NULL);
 }
 
 static void
@@ -387,11 +348,10 @@ test_device_stores (Fixture *f, gconstpointer data)
   g_autoptr (MbSigninFlow) flow = NULL;
   g_auto (Run) run = { 0 };
   g_autoptr (GError) error = NULL;
-  g_autofree char *refresh_token = NULL;
 
   if (!need_fake ())
     return;
-  write_secrets (f, "[route " ROUTE "]\naccess-token=stale-token\n");
+  write_secrets (f, STALE_SECRETS);
   flow = new_flow (f, "auth=oauth-device\nclient-id=flow-device\n");
   g_assert_cmpint (mb_signin_flow_get_auth (flow), ==,
                    MB_ROUTE_AUTH_OAUTH_DEVICE);
@@ -406,12 +366,7 @@ test_device_stores (Fixture *f, gconstpointer data)
                    "https://microsoft.com/devicelogin");
   g_assert_cmpint (run.expires_in, ==, 900);
   g_assert_cmpuint (run.browser_uris, ==, 0);
-
-  refresh_token = stored (f, "refresh-token");
-  g_assert_nonnull (refresh_token);
-  assert_stored (f, "access-token", NULL);
-  g_assert_true (refresh_works ("flow-device", refresh_token));
-  mb_smtp_secret_free (g_steal_pointer (&refresh_token));
+  assert_refresh_token_stored (f, "flow-device");
 }
 
 /* A declined device sign-in keeps Entra's error and stores nothing, not
@@ -423,18 +378,16 @@ test_device_declined (Fixture *f, gconstpointer data)
   g_auto (Run) run = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree char *before = NULL;
-  g_autofree char *after = NULL;
 
   if (!need_fake ())
     return;
-  write_secrets (f, "[route " ROUTE "]\naccess-token=stale-token\n");
+  write_secrets (f, STALE_SECRETS);
   before = read_secrets_text (f);
   flow = new_flow (f, "auth=oauth-device\nclient-id=flow-declined\n");
   g_assert_false (run_flow (flow, NULL, &run, &error));
   g_assert_error (error, MB_OAUTH_ERROR, MB_OAUTH_ERROR_DECLINED);
   g_assert_cmpuint (run.device_codes, ==, 1);
-  after = read_secrets_text (f);
-  g_assert_cmpstr (after, ==, before);
+  assert_secrets_unchanged (f, before);
 }
 
 /* A secrets file that cannot be written (here: its mode changed to 0640
@@ -471,28 +424,23 @@ test_browser_stores (Fixture *f, gconstpointer data)
   g_autoptr (MbSigninFlow) flow = NULL;
   g_auto (Run) run = { 0 };
   g_autoptr (GError) error = NULL;
-  g_autofree char *refresh_token = NULL;
 
   if (!need_fake ())
     return;
-  write_secrets (f, "[route " ROUTE "]\naccess-token=stale-token\n");
+  write_secrets (f, STALE_SECRETS);
   flow = new_flow (f, "auth=oauth-browser\nclient-id=flow-browser\n");
   g_assert_cmpint (mb_signin_flow_get_auth (flow), ==,
                    MB_ROUTE_AUTH_OAUTH_BROWSER);
   start_flow (flow, NULL, &run);
   g_assert_cmpuint (run.browser_uris, ==, 1);
-  g_assert_true (g_str_has_prefix (run.browser_uri, fake.authority));
+  g_assert_true (g_str_has_prefix (run.browser_uri, fake->authority));
   g_assert_nonnull (strstr (run.browser_uri, "client_id=flow-browser"));
 
   play_browser (run.browser_uri);
   g_assert_true (finish_flow (flow, &run, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (run.device_codes, ==, 0);
-  refresh_token = stored (f, "refresh-token");
-  g_assert_nonnull (refresh_token);
-  assert_stored (f, "access-token", NULL);
-  g_assert_true (refresh_works ("flow-browser", refresh_token));
-  mb_smtp_secret_free (g_steal_pointer (&refresh_token));
+  assert_refresh_token_stored (f, "flow-browser");
 }
 
 /* Consent denied in the browser is DECLINED; nothing is stored. */
@@ -503,7 +451,6 @@ test_browser_denied (Fixture *f, gconstpointer data)
   g_auto (Run) run = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree char *before = NULL;
-  g_autofree char *after = NULL;
 
   if (!need_fake ())
     return;
@@ -514,8 +461,7 @@ test_browser_denied (Fixture *f, gconstpointer data)
   play_browser (run.browser_uri);
   g_assert_false (finish_flow (flow, &run, &error));
   g_assert_error (error, MB_OAUTH_ERROR, MB_OAUTH_ERROR_DECLINED);
-  after = read_secrets_text (f);
-  g_assert_cmpstr (after, ==, before);
+  assert_secrets_unchanged (f, before);
 }
 
 /* App-only */
@@ -531,7 +477,7 @@ test_app_given_secret (Fixture *f, gconstpointer data)
 
   if (!need_fake ())
     return;
-  write_secrets (f, "[route " ROUTE "]\naccess-token=stale-token\n");
+  write_secrets (f, STALE_SECRETS);
   flow = new_flow (f, "auth=oauth-app\nclient-id=flow-app\n");
   g_assert_cmpint (mb_signin_flow_get_auth (flow), ==, MB_ROUTE_AUTH_OAUTH_APP);
   g_assert_true (mb_signin_flow_uses_client_secret (flow));
@@ -645,7 +591,7 @@ test_app_certificate (Fixture *f, gconstpointer data)
                                                "client-key=%s\n",
                                                certificate, key);
       g_autofree char *secrets = g_strdup_printf (
-          "[route " ROUTE "]\naccess-token=stale-token\n%s%s\n",
+          STALE_SECRETS "%s%s\n",
           c->passphrase != NULL ? "client-key-passphrase=" : "",
           c->passphrase != NULL ? c->passphrase : "");
 
@@ -728,10 +674,9 @@ test_cancel (Fixture *f, gconstpointer data)
       g_auto (Run) run = { 0 };
       g_autoptr (GError) error = NULL;
       g_autofree char *before = NULL;
-      g_autofree char *after = NULL;
 
       g_test_message ("%s", c->keys);
-      write_secrets (f, "[route " ROUTE "]\naccess-token=stale-token\n");
+      write_secrets (f, STALE_SECRETS);
       before = read_secrets_text (f);
       flow = new_flow (f, c->keys);
       mb_signin_flow_set_client_secret (flow, APP_SECRET);
@@ -744,82 +689,8 @@ test_cancel (Fixture *f, gconstpointer data)
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
       if (c->cancel_on_signal)
         g_assert_cmpuint (run.device_codes + run.browser_uris, ==, 1);
-      after = read_secrets_text (f);
-      g_assert_cmpstr (after, ==, before);
+      assert_secrets_unchanged (f, before);
     }
-}
-
-/* The fake */
-
-static char *
-default_pki_dir (void)
-{
-  const char *base = g_getenv ("MB_TEST_TMPDIR");
-
-  if (base != NULL && *base != '\0')
-    return g_build_filename (base, "testpki", NULL);
-  return g_strdup_printf ("/var/tmp/mailbridge-testpki-%u", (guint)getuid ());
-}
-
-static void
-start_fake (void)
-{
-  const char      *srcdir = g_getenv ("MB_SOURCEDIR");
-  g_autofree char *script = NULL;
-  g_autofree char *line = NULL;
-  g_autoptr (GDataInputStream) out = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GTlsDatabase) database = NULL;
-
-  if (srcdir == NULL)
-    {
-      fake.skip_reason = g_strdup ("MB_SOURCEDIR is not set (run through "
-                                   "meson test)");
-      return;
-    }
-  script = g_build_filename (srcdir, "tests", "fakes", "fake_entra.py", NULL);
-  fake.pki_dir = default_pki_dir ();
-  fake.process = g_subprocess_new (
-      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-      "/usr/bin/python3", script, "--port", "0", "--pki-dir", fake.pki_dir,
-      "--script", FAKE_SCRIPT, NULL);
-  if (fake.process == NULL)
-    {
-      fake.skip_reason
-          = g_strdup_printf ("cannot start the fake: %s", error->message);
-      return;
-    }
-  /* Test setup may block: the fake prints its port once it listens. */
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fake.process));
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  fake.authority = g_strdup_printf ("https://127.0.0.1:%s", g_strstrip (line));
-  fake.ca_file = g_build_filename (fake.pki_dir, "ca.crt", NULL);
-  fake.app_dir = g_build_filename (fake.pki_dir, "entra", NULL);
-  database = g_tls_file_database_new (fake.ca_file, &error);
-  g_assert_no_error (error);
-  fake.http = soup_session_new_with_options ("tls-database", database,
-                                             "proxy-resolver", NULL, NULL);
-}
-
-static void
-stop_fake (void)
-{
-  if (fake.process != NULL)
-    {
-      /* Closing its stdin ends the fake. */
-      g_output_stream_close (g_subprocess_get_stdin_pipe (fake.process), NULL,
-                             NULL);
-      g_subprocess_wait (fake.process, NULL, NULL);
-    }
-  g_clear_object (&fake.process);
-  g_clear_object (&fake.http);
-  g_free (fake.authority);
-  g_free (fake.pki_dir);
-  g_free (fake.ca_file);
-  g_free (fake.app_dir);
-  g_free (fake.skip_reason);
 }
 
 #define ADD(path, func)                                                        \
@@ -830,15 +701,9 @@ main (int argc, char **argv)
 {
   int status;
 
-  /* The authority is on loopback: no proxy from the environment. */
-  g_unsetenv ("http_proxy");
-  g_unsetenv ("https_proxy");
-  g_unsetenv ("HTTPS_PROXY");
-  g_unsetenv ("all_proxy");
-  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
   g_test_init (&argc, &argv, NULL);
   gnutls_global_init ();
-  start_fake ();
+  fake = mb_test_fake_entra_start (FAKE_SCRIPT, &fake_skip_reason);
 
   ADD ("/relay/signin-flow/device/stores", test_device_stores);
   ADD ("/relay/signin-flow/device/declined", test_device_declined);
@@ -854,7 +719,8 @@ main (int argc, char **argv)
   ADD ("/relay/signin-flow/cancel", test_cancel);
 
   status = g_test_run ();
-  stop_fake ();
+  mb_test_fake_entra_stop (fake);
+  g_free (fake_skip_reason);
   gnutls_global_deinit ();
   return status;
 }
