@@ -10,8 +10,9 @@
  * IPv4 or a TLS certificate) and the PowerShell that creates it.  Both
  * show the SPF record to publish and what the domain publishes now.
  *
- * Every lookup is cancelled when a newer one starts, when the page is
- * left and on dispose.
+ * The lookups themselves, and the words for what they found, are
+ * MbMxLookup's (mb-mx-lookup.h); every lookup is cancelled when a newer
+ * one starts, when the page is left and on dispose.
  */
 #define G_LOG_DOMAIN "mb-page-mx"
 
@@ -21,26 +22,21 @@
 #include <string.h>
 
 #include "mb-config-syntax.h"
-#include "mb-dns-check.h"
+#include "mb-mx-lookup.h"
 
-/* Typing pauses this long before the page looks the domain up. */
-#define LOOKUP_DELAY_MS 800
-/* ... and this long before hints and texts follow the fields. */
+/* Typing pauses this long before hints and texts follow the fields (the
+ * domain's lookup waits a little longer: mb-mx-lookup.c). */
 #define REFRESH_DELAY_MS 500
 
 struct _MbPageMx
 {
   MbWizardPage parent_instance;
 
-  GCancellable *mx_cancellable;  /* (owned) (nullable) running MX lookup */
-  GCancellable *spf_cancellable; /* (owned) (nullable) running SPF lookup */
-  guint         lookup_id;       /* pending debounced lookup, or 0 */
-  guint         refresh_id;      /* pending debounced refresh, or 0 */
-  gboolean      loaded;          /* the fields were filled from the plan */
-  gboolean      spf_stale;       /* the IP changed since the SPF lookup */
-  MbRouteMethod method;          /* the plan's when last shown */
-  char         *looked_up;       /* (owned) (nullable) domain of found_mx */
-  char         *found_mx;        /* (owned) (nullable) MX host from DNS */
+  MbMxLookup   *lookup;     /* (owned) the domain's MX and SPF lookups */
+  guint         refresh_id; /* pending debounced refresh, or 0 */
+  gboolean      loaded;     /* the fields were filled from the plan */
+  gboolean      spf_stale;  /* the IP changed since the SPF lookup */
+  MbRouteMethod method;     /* the plan's when last shown */
 
   GtkLabel             *intro_label;
   GtkEntry             *domain_entry;
@@ -150,11 +146,13 @@ static char *
 dup_mx_host (MbPageMx *self, const char *domain)
 {
   g_autofree char *typed = dup_name (self->mx_entry);
+  const char      *found = mb_mx_lookup_get_host (self->lookup);
 
   if (gtk_revealer_get_reveal_child (self->manual_revealer) && typed != NULL)
     return g_steal_pointer (&typed);
-  if (self->found_mx != NULL && g_strcmp0 (domain, self->looked_up) == 0)
-    return g_strdup (self->found_mx);
+  if (found != NULL
+      && g_strcmp0 (domain, mb_mx_lookup_get_domain (self->lookup)) == 0)
+    return g_strdup (found);
   return NULL;
 }
 
@@ -332,18 +330,6 @@ on_field_changed_cb (MbPageMx *self)
   schedule_refresh (self);
 }
 
-static void
-cancel_lookups (MbPageMx *self)
-{
-  g_clear_handle_id (&self->lookup_id, g_source_remove);
-  if (self->mx_cancellable != NULL)
-    g_cancellable_cancel (self->mx_cancellable);
-  g_clear_object (&self->mx_cancellable);
-  if (self->spf_cancellable != NULL)
-    g_cancellable_cancel (self->spf_cancellable);
-  g_clear_object (&self->spf_cancellable);
-}
-
 /* Shows the outcome of a lookup: @icon (nullable), the host line, a note
  * (nullable), and whether the admin should type the host. */
 static void
@@ -366,134 +352,17 @@ show_mx (MbPageMx   *self,
 }
 
 static void
-lookup_mx_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  MbPageMx *self = user_data;
-  g_autoptr (MbDnsMx) mx = NULL;
-  g_autoptr (GError) error = NULL;
-
-  mx = mb_dns_check_lookup_mx_finish (result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  g_clear_object (&self->mx_cancellable);
-
-  if (mx != NULL)
-    {
-      g_free (self->found_mx);
-      self->found_mx = g_strdup (mx->host);
-      if (mx->is_microsoft)
-        show_mx (self, "emblem-ok-symbolic", mx->host,
-                 _ ("This is Microsoft 365’s mail server for the domain."),
-                 NULL);
-      else
-        show_mx (
-            self, "dialog-warning-symbolic", mx->host,
-            _ ("This is not a Microsoft 365 host: the domain’s mail goes to "
-               "another service first, such as a filter. Mailbridge would "
-               "deliver there."),
-            _ ("To deliver to Microsoft 365 directly, type the MX host it "
-               "shows for the domain in the admin center (Settings › "
-               "Domains). Leave it empty to use the host above."));
-      start_spf_lookup (self);
-    }
-  else if (g_error_matches (error, MB_DNS_CHECK_ERROR,
-                            MB_DNS_CHECK_ERROR_NOT_FOUND))
-    /* An offline resolver may say so too: offer the entry either way. */
-    show_mx (self, "dialog-warning-symbolic", _ ("None found"),
-             _ ("No MX record was found for the domain. Check its spelling: "
-                "it must be a domain your organisation receives mail for."),
-             _ ("If the domain is right, or this computer cannot reach DNS, "
-                "type the MX host Microsoft 365 shows for the domain in the "
-                "admin center (Settings › Domains), like "
-                "contoso-com.mail.protection.outlook.com."));
-  else if (g_error_matches (error, MB_DNS_CHECK_ERROR,
-                            MB_DNS_CHECK_ERROR_INVALID_DOMAIN))
-    show_mx (self, NULL, _ ("Enter the domain to look it up."), NULL, NULL);
-  else
-    {
-      g_debug ("domain=%s mx lookup failed: %s", self->looked_up,
-               error->message);
-      show_mx (
-          self, "dialog-warning-symbolic", _ ("Not known"), NULL,
-          _ ("The domain’s MX record could not be read: DNS does not answer. "
-             "Is this computer offline? Type the MX host Microsoft 365 shows "
-             "for the domain in the admin center (Settings › Domains), like "
-             "contoso-com.mail.protection.outlook.com, or try Look Up again "
-             "later."));
-    }
-  refresh (self, TRUE);
-}
-
-static void
 start_mx_lookup (MbPageMx *self)
 {
   g_autofree char *domain = dup_name (self->domain_entry);
 
-  cancel_lookups (self);
   if (domain == NULL || !is_host_name (domain))
     {
+      mb_mx_lookup_cancel (self->lookup);
       refresh (self, TRUE);
       return;
     }
-  g_free (self->looked_up);
-  self->looked_up = g_strdup (domain);
-  g_clear_pointer (&self->found_mx, g_free);
-  gtk_label_set_text (self->spf_status, "");
-  gtk_widget_hide (GTK_WIDGET (self->mx_icon));
-  gtk_widget_hide (GTK_WIDGET (self->mx_note));
-  gtk_widget_show (GTK_WIDGET (self->mx_spinner));
-  gtk_spinner_start (self->mx_spinner);
-  gtk_label_set_text (self->mx_label, _ ("Looking it up…"));
-  self->mx_cancellable = g_cancellable_new ();
-  mb_dns_check_lookup_mx_async (domain, self->mx_cancellable, lookup_mx_cb,
-                                self);
-}
-
-static void
-lookup_spf_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  MbPageMx *self = user_data;
-  g_autoptr (MbDnsSpf) spf = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *ip = NULL;
-  GString         *text;
-
-  spf = mb_dns_check_lookup_spf_finish (result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  g_clear_object (&self->spf_cancellable);
-
-  if (spf == NULL)
-    {
-      gtk_label_set_text (
-          self->spf_status,
-          g_error_matches (error, MB_DNS_CHECK_ERROR,
-                           MB_DNS_CHECK_ERROR_NOT_FOUND)
-              ? _ ("The domain has no SPF record yet: publish the one above.")
-              : _ ("The domain’s current SPF record could not be read."));
-      return;
-    }
-
-  ip = use_certificate (self) ? NULL : dup_ip (self);
-  text = g_string_new (NULL);
-  /* Translators: %s is the domain's SPF record */
-  g_string_append_printf (text, _ ("The domain publishes: %s"), spf->record);
-  g_string_append_c (text, '\n');
-  g_string_append (text, spf->includes_microsoft
-                             ? _ ("It includes Microsoft 365.")
-                             : _ ("It does not include Microsoft 365 "
-                                  "(include:spf.protection.outlook.com)."));
-  if (ip != NULL && check_ip (ip) == NULL)
-    {
-      g_string_append_c (text, ' ');
-      /* Translators: %s is an IP address */
-      g_string_append_printf (text,
-                              spf->allows_ip ? _ ("It allows %s.")
-                                             : _ ("It does not allow %s yet."),
-                              ip);
-    }
-  gtk_label_set_text (self->spf_status, text->str);
-  g_string_free (text, TRUE);
+  mb_mx_lookup_start (self->lookup, domain);
 }
 
 static void
@@ -502,25 +371,47 @@ start_spf_lookup (MbPageMx *self)
   g_autofree char *ip = use_certificate (self) ? NULL : dup_ip (self);
 
   self->spf_stale = FALSE;
-  if (self->found_mx == NULL || self->looked_up == NULL)
-    return; /* DNS did not answer for the domain: no use asking again */
-  if (self->spf_cancellable != NULL)
-    g_cancellable_cancel (self->spf_cancellable);
-  g_clear_object (&self->spf_cancellable);
-  self->spf_cancellable = g_cancellable_new ();
-  mb_dns_check_lookup_spf_async (
-      self->looked_up, ip != NULL && check_ip (ip) == NULL ? ip : NULL,
-      self->spf_cancellable, lookup_spf_cb, self);
+  mb_mx_lookup_start_spf (self->lookup,
+                          ip != NULL && check_ip (ip) == NULL ? ip : NULL);
 }
 
-static gboolean
-lookup_timeout_cb (gpointer user_data)
+static void
+on_lookup_mx_started_cb (MbMxLookup *lookup, gpointer user_data)
 {
   MbPageMx *self = user_data;
 
-  self->lookup_id = 0;
-  start_mx_lookup (self);
-  return G_SOURCE_REMOVE;
+  gtk_label_set_text (self->spf_status, "");
+  gtk_widget_hide (GTK_WIDGET (self->mx_icon));
+  gtk_widget_hide (GTK_WIDGET (self->mx_note));
+  gtk_widget_show (GTK_WIDGET (self->mx_spinner));
+  gtk_spinner_start (self->mx_spinner);
+  gtk_label_set_text (self->mx_label, _ ("Looking it up…"));
+}
+
+static void
+on_lookup_mx_answered_cb (MbMxLookup *lookup,
+                          const char *icon,
+                          const char *text,
+                          const char *note,
+                          const char *manual,
+                          gpointer    user_data)
+{
+  MbPageMx *self = user_data;
+
+  show_mx (self, icon, text, note, manual);
+  if (mb_mx_lookup_get_host (lookup) != NULL)
+    start_spf_lookup (self);
+  refresh (self, TRUE);
+}
+
+static void
+on_lookup_spf_answered_cb (MbMxLookup *lookup,
+                           const char *status,
+                           gpointer    user_data)
+{
+  MbPageMx *self = user_data;
+
+  gtk_label_set_text (self->spf_status, status);
 }
 
 static void
@@ -528,11 +419,9 @@ on_domain_changed_cb (MbPageMx *self)
 {
   g_autofree char *domain = dup_name (self->domain_entry);
 
-  if (g_strcmp0 (domain, self->looked_up) != 0)
+  if (g_strcmp0 (domain, mb_mx_lookup_get_domain (self->lookup)) != 0)
     {
-      cancel_lookups (self);
-      g_clear_pointer (&self->looked_up, g_free);
-      g_clear_pointer (&self->found_mx, g_free);
+      mb_mx_lookup_forget (self->lookup);
       show_mx (self, NULL,
                domain != NULL ? "" : _ ("Enter the domain to look it up."),
                NULL,
@@ -541,9 +430,11 @@ on_domain_changed_cb (MbPageMx *self)
                    : NULL);
       gtk_label_set_text (self->spf_status, "");
       if (domain != NULL && is_host_name (domain))
-        self->lookup_id
-            = g_timeout_add (LOOKUP_DELAY_MS, lookup_timeout_cb, self);
+        mb_mx_lookup_schedule (self->lookup, domain);
     }
+  else if (domain == NULL)
+    /* Emptied while a lookup waits for the pause: none is due. */
+    mb_mx_lookup_cancel (self->lookup);
   schedule_refresh (self);
 }
 
@@ -680,7 +571,8 @@ mb_page_mx_shown (MbWizardPage *page)
     }
   g_clear_handle_id (&self->refresh_id, g_source_remove);
   refresh (self, TRUE);
-  if (self->found_mx == NULL && self->mx_cancellable == NULL)
+  if (mb_mx_lookup_get_host (self->lookup) == NULL
+      && !mb_mx_lookup_is_running (self->lookup))
     start_mx_lookup (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->domain_entry));
 }
@@ -698,15 +590,16 @@ mb_page_mx_unmap (GtkWidget *widget)
 {
   MbPageMx *self = MB_PAGE_MX (widget);
 
-  if (self->mx_cancellable != NULL || self->lookup_id != 0)
+  if (mb_mx_lookup_is_running (self->lookup)
+      || mb_mx_lookup_is_pending (self->lookup))
     {
-      g_clear_pointer (&self->looked_up, g_free);
+      mb_mx_lookup_forget (self->lookup);
       show_mx (self, NULL, "", NULL,
                gtk_revealer_get_reveal_child (self->manual_revealer)
                    ? gtk_label_get_text (self->manual_label)
                    : NULL);
     }
-  cancel_lookups (self);
+  mb_mx_lookup_cancel (self->lookup);
   GTK_WIDGET_CLASS (mb_page_mx_parent_class)->unmap (widget);
 }
 
@@ -716,7 +609,8 @@ mb_page_mx_dispose (GObject *object)
   MbPageMx *self = MB_PAGE_MX (object);
 
   g_clear_handle_id (&self->refresh_id, g_source_remove);
-  cancel_lookups (self);
+  /* Kept until finalize: the parent's dispose may unmap the page. */
+  mb_mx_lookup_cancel (self->lookup);
   G_OBJECT_CLASS (mb_page_mx_parent_class)->dispose (object);
 }
 
@@ -725,8 +619,7 @@ mb_page_mx_finalize (GObject *object)
 {
   MbPageMx *self = MB_PAGE_MX (object);
 
-  g_free (self->looked_up);
-  g_free (self->found_mx);
+  g_object_unref (self->lookup);
   G_OBJECT_CLASS (mb_page_mx_parent_class)->finalize (object);
 }
 
@@ -792,6 +685,13 @@ static void
 mb_page_mx_init (MbPageMx *self)
 {
   self->method = MB_ROUTE_METHOD_DIRECT_SEND;
+  self->lookup = mb_mx_lookup_new ();
+  g_signal_connect (self->lookup, "mx-started",
+                    G_CALLBACK (on_lookup_mx_started_cb), self);
+  g_signal_connect (self->lookup, "mx-answered",
+                    G_CALLBACK (on_lookup_mx_answered_cb), self);
+  g_signal_connect (self->lookup, "spf-answered",
+                    G_CALLBACK (on_lookup_spf_answered_cb), self);
   gtk_widget_init_template (GTK_WIDGET (self));
   show_method (self);
 }

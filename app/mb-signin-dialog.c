@@ -17,6 +17,7 @@
 #include "mb-oauth.h"
 #include "mb-relay-config.h"
 #include "mb-signin-flow.h"
+#include "mb-signin-outcome.h"
 
 struct _MbSigninDialog
 {
@@ -149,27 +150,25 @@ set_optional_label (GtkLabel *title, GtkLabel *label, const char *text)
   gtk_widget_set_visible (GTK_WIDGET (label), shown);
 }
 
-/* The outcome: @message is what happened in the words of whoever said
- * it (Entra, the relay), @advice what to do next. */
+/* The outcome page (mb-signin-outcome.h has the words). */
 static void
-show_result (MbSigninDialog *self,
-             gboolean        ready,
-             const char     *title,
-             const char     *detail,
-             const char     *message,
-             const char     *advice)
+show_outcome (MbSigninDialog *self, const MbSigninOutcome *outcome)
 {
   clear_flow (self);
-  gtk_image_set_from_icon_name (
-      self->result_icon, ready ? "emblem-ok-symbolic" : "dialog-error-symbolic",
-      GTK_ICON_SIZE_DIALOG);
-  gtk_label_set_text (self->result_title, title);
-  gtk_label_set_text (self->result_detail, detail != NULL ? detail : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->result_detail), detail != NULL);
-  set_optional_label (self->message_title, self->message_label, message);
-  set_optional_label (self->advice_title, self->advice_label, advice);
+  gtk_image_set_from_icon_name (self->result_icon,
+                                outcome->ready ? "emblem-ok-symbolic"
+                                               : "dialog-error-symbolic",
+                                GTK_ICON_SIZE_DIALOG);
+  gtk_label_set_text (self->result_title, outcome->title);
+  gtk_label_set_text (self->result_detail,
+                      outcome->detail != NULL ? outcome->detail : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->result_detail),
+                          outcome->detail != NULL);
+  set_optional_label (self->message_title, self->message_label,
+                      outcome->message);
+  set_optional_label (self->advice_title, self->advice_label, outcome->advice);
 
-  if (ready)
+  if (outcome->ready)
     {
       show_page (self, "result", NULL, _ ("_Close"));
       gtk_window_set_default (GTK_WINDOW (self), self->close_button);
@@ -182,15 +181,6 @@ show_result (MbSigninDialog *self,
       gtk_window_set_default (GTK_WINDOW (self), self->action_button);
       gtk_widget_grab_focus (self->action_button);
     }
-}
-
-static void
-show_failure (MbSigninDialog *self,
-              const char     *title,
-              const char     *message,
-              const char     *advice)
-{
-  show_result (self, FALSE, title, NULL, message, advice);
 }
 
 static void
@@ -215,83 +205,13 @@ show_secret_page (MbSigninDialog *self, const char *problem)
   gtk_widget_grab_focus (GTK_WIDGET (self->secret_entry));
 }
 
-/* What the admin can do about a failed sign-in, by error. */
-static const char *
-describe_flow_error (const GError *error, const char **advice)
-{
-  if (error->domain == MB_SIGNIN_FLOW_ERROR)
-    switch ((MbSigninFlowError)error->code)
-      {
-      case MB_SIGNIN_FLOW_ERROR_NOT_APPLICABLE:
-        *advice = _ ("Only routes that sign in with Microsoft 365 (device "
-                     "code, browser or app sign-in) sign in here. Check "
-                     "the route in the setup assistant.");
-        return _ ("This route does not sign in to Microsoft 365");
-      case MB_SIGNIN_FLOW_ERROR_NO_REFRESH_TOKEN:
-        *advice = _ ("Grant the app registration the offline_access "
-                     "permission in the Microsoft Entra admin center, then "
-                     "try again.");
-        return _ ("Microsoft 365 did not allow a lasting sign-in");
-      case MB_SIGNIN_FLOW_ERROR_STORE_FAILED:
-        *advice = _ ("Unlock the keyring, or make the relay’s secrets file "
-                     "writable, then try again.");
-        return _ ("The sign-in worked, but it could not be saved");
-      case MB_SIGNIN_FLOW_ERROR_NEEDS_SECRET:
-        break;
-      }
-  if (error->domain == MB_OAUTH_ERROR)
-    switch ((MbOAuthError)error->code)
-      {
-      case MB_OAUTH_ERROR_DECLINED:
-        *advice = _ ("Try again, and accept the request with the mailbox’s "
-                     "account.");
-        return _ ("The sign-in was declined");
-      case MB_OAUTH_ERROR_EXPIRED:
-        *advice = _ ("Try again, and finish signing in before the time "
-                     "runs out.");
-        return _ ("The sign-in took too long");
-      case MB_OAUTH_ERROR_BAD_CODE:
-      case MB_OAUTH_ERROR_NEEDS_SIGNIN:
-        *advice = _ ("Try again with a new code.");
-        return _ ("Microsoft 365 did not accept the sign-in");
-      case MB_OAUTH_ERROR_INVALID_CLIENT:
-        *advice = _ ("Check the route’s client ID and tenant, and the app "
-                     "registration in the Microsoft Entra admin center, "
-                     "then try again.");
-        return _ ("The app registration refused the sign-in");
-      case MB_OAUTH_ERROR_BLOCKED:
-        *advice = _ ("Ask the Microsoft 365 administrator about the "
-                     "policy named above, then try again.");
-        return _ ("A policy of your organization blocked the sign-in");
-      case MB_OAUTH_ERROR_NETWORK:
-        *advice = _ ("Check this computer’s internet connection, then try "
-                     "again.");
-        return _ ("Microsoft 365 cannot be reached");
-      case MB_OAUTH_ERROR_TLS_UNTRUSTED:
-      case MB_OAUTH_ERROR_TLS_FAILED:
-        *advice = _ ("Check this computer’s date and time, and any proxy "
-                     "that intercepts secure connections. Mailbridge signs "
-                     "in over verified connections only.");
-        return _ ("The connection to Microsoft 365 is not trusted");
-      case MB_OAUTH_ERROR_CONFIG:
-        *advice = _ ("Check the route’s sign-in settings in the setup "
-                     "assistant, then try again.");
-        return _ ("The route’s sign-in settings are incomplete");
-      case MB_OAUTH_ERROR_PROTOCOL:
-        break;
-      }
-  *advice = _ ("Try again later. If it keeps failing, run “mailbridgectl "
-               "signin” in a terminal for details.");
-  return _ ("The sign-in failed");
-}
-
 static void
 show_flow_error (MbSigninDialog *self, const GError *error)
 {
-  const char *advice = NULL;
-  const char *title = describe_flow_error (error, &advice);
+  g_autoptr (MbSigninOutcome) outcome
+      = mb_signin_outcome_new_for_flow_error (error);
 
-  show_failure (self, title, error->message, advice);
+  show_outcome (self, outcome);
 }
 
 static void
@@ -460,10 +380,9 @@ credentials_reloaded_cb (GObject      *source,
 {
   g_autoptr (MbSigninDialog) self = user_data;
   g_autoptr (GError) error = NULL;
+  g_autoptr (MbSigninOutcome) outcome = NULL;
   g_autofree char *state = NULL;
   g_autofree char *reason = NULL;
-  g_autofree char *title = NULL;
-  g_autofree char *message = NULL;
   g_autofree char *hint = NULL;
 
   if (!mb_relay_client_reload_credentials_finish (
@@ -471,43 +390,17 @@ credentials_reloaded_cb (GObject      *source,
     {
       if (is_closed (self, error))
         return;
-      show_failure (self,
-                    _ ("The sign-in is saved, but the relay did not "
-                       "take it up"),
-                    error->message,
-                    _ ("Make sure the relay runs (see the Status page), "
-                       "then try again. A relay that starts later reads "
-                       "the new sign-in by itself."));
+      outcome = mb_signin_outcome_new_for_reload_error (error);
+      show_outcome (self, outcome);
       return;
     }
   if (is_closed (self, NULL))
     return;
 
-  if (g_strcmp0 (state, "ready") == 0)
-    {
-      /* Translators: %s is the name of a route, e.g. "m365" */
-      title = g_strdup_printf (_ ("Route “%s” is signed in and ready."),
-                               self->route);
-      show_result (self, TRUE, title,
-                   _ ("Mail waiting for the sign-in goes out now."), NULL,
-                   NULL);
-      return;
-    }
-  /* Translators: %s is the name of a route, e.g. "m365" */
-  title = g_strdup_printf (_ ("Route “%s” is signed in, but not ready"),
-                           self->route);
-  /* The relay's words: its state keyword and its reason (English); the
-   * reply hint, when the relay has one, says what to do. */
-  message = reason != NULL && *reason != '\0'
-                ? g_strdup_printf ("%s: %s", state, reason)
-                : g_strdup (state);
   hint = lookup_route_hint (self);
-  show_failure (self, title, message,
-                hint != NULL
-                    ? hint
-                    : _ ("The sign-in is saved. Fix what the relay reports "
-                         "above (the Status page explains it too), then try "
-                         "again."));
+  outcome = mb_signin_outcome_new_for_route_state (self->route, state, reason,
+                                                   hint);
+  show_outcome (self, outcome);
 }
 
 static void
@@ -593,6 +486,7 @@ config_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (MbSigninDialog) self = user_data;
   GFile *file = G_FILE (source);
   g_autoptr (GError) error = NULL;
+  g_autoptr (MbSigninOutcome) outcome = NULL;
   g_autofree char *contents = NULL;
   g_autofree char *path = g_file_get_path (file);
   gsize            length = 0;
@@ -602,18 +496,8 @@ config_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (is_closed (self, error))
         return;
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-        {
-          show_failure (
-              self, _ ("The relay has no configuration file yet"),
-              error->message,
-              _ ("The relay runs on its built-in defaults, which have no "
-                 "route to Microsoft 365. Run the setup assistant."));
-          return;
-        }
-      show_failure (self, _ ("The relay’s configuration cannot be read"),
-                    error->message,
-                    _ ("Check the file or run the setup assistant."));
+      outcome = mb_signin_outcome_new_for_config_error (error);
+      show_outcome (self, outcome);
       return;
     }
   if (is_closed (self, NULL))
@@ -624,9 +508,8 @@ config_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       = mb_relay_config_load_data (contents, (gssize)length, path, &error);
   if (self->config == NULL)
     {
-      show_failure (self, _ ("The relay’s configuration cannot be read"),
-                    error->message,
-                    _ ("Check the file or run the setup assistant."));
+      outcome = mb_signin_outcome_new_for_config_error (error);
+      show_outcome (self, outcome);
       return;
     }
   start_flow (self, NULL);
