@@ -17,7 +17,8 @@ script that prints figures, not a test.
 
 Startup covers what mailbridged does before READY=1: spool recovery
 (every envelope parsed, every message's size checked), the scheduler's
-load of every envelope into memory, the listener.  It is measured from
+load of the queue into memory (it takes the envelopes recovery parsed),
+the listener.  It is measured from
 the exec to READY=1.  --cold drops the page cache first (root only,
 machine-wide), as after a reboot; otherwise the files are in the cache,
 as they are right after they were written.

@@ -474,6 +474,7 @@ mb_scheduler_finalize (GObject *object)
   g_queue_clear (&self->steps);
   g_clear_pointer (&self->timeline, g_sequence_free);
   g_clear_pointer (&self->entries, g_hash_table_unref);
+  g_clear_pointer (&self->recovered, g_ptr_array_unref);
   g_clear_object (&self->spool);
   g_clear_pointer (&self->config, mb_relay_config_unref);
   g_clear_object (&self->credentials);
@@ -592,7 +593,6 @@ mb_scheduler_start_async (MbScheduler        *self,
                           gpointer            user_data)
 {
   g_autoptr (GTask) task = NULL;
-  g_autoptr (GTask) load = NULL;
 
   g_return_if_fail (MB_IS_SCHEDULER (self));
 
@@ -606,10 +606,7 @@ mb_scheduler_start_async (MbScheduler        *self,
   self->removed_handler
       = g_signal_connect (self->spool, "removed",
                           G_CALLBACK (mb_scheduler_on_spool_removed_cb), self);
-
-  load = g_task_new (self, cancellable, mb_scheduler_initial_load_cb,
-                     g_steal_pointer (&task));
-  g_task_run_in_thread (load, mb_scheduler_load_thread);
+  mb_scheduler_load_queue (self, cancellable, g_steal_pointer (&task));
 }
 
 gboolean

@@ -1,9 +1,10 @@
-/* mb-spool-private.h - what the two parts of MbSpool share
+/* mb-spool-private.h - what the parts of MbSpool share
  *
- * MbSpool lives in mb-spool.c (the queue on disk: layout, ids, recovery,
- * list, load, update, remove) and mb-spool-writer.c (the receiving path:
- * MbSpoolWriter and the group-commit committer thread).  Only they include
- * this.  Every function here may run in a worker thread.
+ * MbSpool lives in mb-spool.c (the queue on disk: layout, ids, list, load,
+ * update, remove), mb-spool-recovery.c (startup recovery) and
+ * mb-spool-writer.c (the receiving path: MbSpoolWriter and the
+ * group-commit committer thread).  Only they include this.  Every
+ * function here may run in a worker thread.
  */
 #pragma once
 
@@ -45,8 +46,15 @@ void mb_spool_set_errno_error (GError    **error,
                                const char *path);
 gboolean
 mb_spool_fsync_fd (int fd, const char *what, const char *path, GError **error);
+/* Opens the directory @path and fsyncs it. */
+gboolean mb_spool_fsync_directory (const char *path, GError **error);
 /* Unlinks @path; a failure other than ENOENT is logged, not returned. */
 void mb_spool_unlink_quietly (const char *path);
+/* Whether @id (nullable) has the form of a queue id (see mb-spool.c). */
+gboolean mb_spool_is_valid_id (const char *id);
+/* strcmp() of two (char **), for g_ptr_array_sort(): queue ids and their
+ * file names sort by arrival. */
+int mb_spool_compare_names (gconstpointer a, gconstpointer b);
 /* A new queue id, time-ordered and unique (see mb-spool.c). */
 char *mb_spool_generate_id (MbSpool *spool);
 /* Emits "committed" (@id) from an idle on the spool's main context. */

@@ -20,11 +20,8 @@
  *   - Removal unlinks ID.env first (uncommit), fsyncs queue/, then unlinks
  *     ID.eml: a crash in between leaves an .eml without .env, which
  *     recovery removes as incomplete.
- *   - Recovery reads the disk alone: tmp/ is emptied; an .eml without .env
- *     (never committed, or already removed) is deleted; an .env that does
- *     not parse, names another id, lacks its .eml or disagrees with its
- *     size, and any stray file, is moved to corrupt/ with a warning log
- *     line.  Nothing readable is ever dropped.
+ *   - Recovery at startup reads the disk alone and drops nothing
+ *     readable (mb-spool-recovery.c).
  *   - No fsync, rename or directory fsync runs on the caller's main loop
  *     (mb_spool_new() and recovery excepted: they run before anyone is
  *     served); "committed" and "removed" are emitted on the main context
@@ -35,7 +32,8 @@
  *
  * What it does not do
  *   It does not receive messages (MbSpoolWriter, mb-spool-writer.c), does
- *   not decide what to deliver when (mb-scheduler), does not look inside
+ *   not recover the queue at startup (mb-spool-recovery.c), does not
+ *   decide what to deliver when (mb-scheduler), does not look inside
  *   the message, and does not lock the spool against a second daemon: one
  *   spool directory belongs to one mailbridged.
  *
@@ -116,6 +114,24 @@ mb_spool_fsync_fd (int fd, const char *what, const char *path, GError **error)
   return TRUE;
 }
 
+gboolean
+mb_spool_fsync_directory (const char *path, GError **error)
+{
+  int      fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gboolean ok;
+
+  if (fd < 0)
+    {
+      mb_spool_set_errno_error (error, errno, "Could not open the directory",
+                                path);
+      return FALSE;
+    }
+  ok = mb_spool_fsync_fd (fd, "Could not flush to disk the directory", path,
+                          error);
+  close (fd);
+  return ok;
+}
+
 void
 mb_spool_unlink_quietly (const char *path)
 {
@@ -142,10 +158,8 @@ mb_spool_generate_id (MbSpool *spool)
                           g_random_int ());
 }
 
-/* Helpers: ids */
-
-static gboolean
-is_valid_id (const char *id)
+gboolean
+mb_spool_is_valid_id (const char *id)
 {
   if (id == NULL || strlen (id) != ID_LENGTH || id[ID_TIME_DIGITS] != '-')
     return FALSE;
@@ -159,17 +173,19 @@ is_valid_id (const char *id)
   return TRUE;
 }
 
+int
+mb_spool_compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Helpers: ids */
+
 static void
 set_not_found (GError **error, const char *id)
 {
   g_set_error (error, MB_SPOOL_ERROR, MB_SPOOL_ERROR_NOT_FOUND,
                "No message with queue id “%s”", id);
-}
-
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Helpers: signals, always from an idle on the spool's context, never by
@@ -214,128 +230,6 @@ void
 mb_spool_schedule_committed (MbSpool *spool, const char *id)
 {
   schedule_signal (spool, SIGNAL_COMMITTED, id);
-}
-
-/* Helpers: recovery */
-
-static void
-log_corrupt (const char *id,
-             const char *name,
-             const char *reason,
-             const char *detail)
-{
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "MB_QUEUE_ID", id,
-                    "MESSAGE",
-                    "corrupt queue file moved id=%s file=%s reason=%s%s%s%s",
-                    id, name, reason, detail != NULL ? " error=\"" : "",
-                    detail != NULL ? detail : "", detail != NULL ? "\"" : "");
-}
-
-/* Moves queue/NAME to corrupt/, never over an earlier file of that name. */
-static gboolean
-move_to_corrupt (MbSpool *spool, const char *name, GError **error)
-{
-  g_autofree char *from = g_build_filename (spool->queue_dir, name, NULL);
-  g_autofree char *to = g_build_filename (spool->corrupt_dir, name, NULL);
-
-  for (guint n = 1; g_file_test (to, G_FILE_TEST_EXISTS); n++)
-    {
-      g_free (to);
-      to = g_strdup_printf ("%s/%s.%u", spool->corrupt_dir, name, n);
-    }
-  if (g_rename (from, to) != 0)
-    {
-      mb_spool_set_errno_error (error, errno,
-                                "Could not move to corrupt/ the file", from);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-fsync_directory (const char *path, GError **error)
-{
-  int      fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  gboolean ok;
-
-  if (fd < 0)
-    {
-      mb_spool_set_errno_error (error, errno, "Could not open the directory",
-                                path);
-      return FALSE;
-    }
-  ok = mb_spool_fsync_fd (fd, "Could not flush to disk the directory", path,
-                          error);
-  close (fd);
-  return ok;
-}
-
-static gboolean
-empty_tmp (MbSpool *spool, guint *removed, GError **error)
-{
-  g_autoptr (GDir) dir = g_dir_open (spool->tmp_dir, 0, error);
-  const char *name;
-
-  if (dir == NULL)
-    return FALSE;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (spool->tmp_dir, name, NULL);
-
-      if (g_unlink (path) != 0 && g_rmdir (path) != 0)
-        {
-          mb_spool_set_errno_error (error, errno,
-                                    "Could not remove the leftover", path);
-          return FALSE;
-        }
-      (*removed)++;
-    }
-  return TRUE;
-}
-
-/* Why the message @id (both files present) cannot be trusted, or NULL. */
-static const char *
-check_message (MbSpool *spool, const char *id, char **detail)
-{
-  g_autofree char *env_path = NULL;
-  g_autofree char *eml_path = NULL;
-  g_autofree char *contents = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (MbEnvelope) envelope = NULL;
-  gsize    len;
-  GStatBuf st;
-
-  env_path = g_strdup_printf ("%s/%s.env", spool->queue_dir, id);
-  eml_path = g_strdup_printf ("%s/%s.eml", spool->queue_dir, id);
-  if (!g_file_get_contents (env_path, &contents, &len, &error))
-    {
-      *detail = g_strdup (error->message);
-      return "unreadable-envelope";
-    }
-  envelope = mb_envelope_parse (contents, len, &error);
-  if (envelope == NULL)
-    {
-      *detail = g_strdup (error->message);
-      return "bad-envelope";
-    }
-  if (g_strcmp0 (envelope->id, id) != 0)
-    {
-      *detail = g_strdup_printf ("the envelope names id %s", envelope->id);
-      return "id-mismatch";
-    }
-  if (g_stat (eml_path, &st) != 0)
-    {
-      *detail = g_strdup (g_strerror (errno));
-      return "unreadable-message";
-    }
-  if ((guint64)st.st_size != envelope->size)
-    {
-      *detail = g_strdup_printf ("the message has %" G_GUINT64_FORMAT
-                                 " bytes, the envelope says %" G_GUINT64_FORMAT,
-                                 (guint64)st.st_size, envelope->size);
-      return "size-mismatch";
-    }
-  return NULL;
 }
 
 /* Helpers: queue operations in worker threads */
@@ -548,7 +442,7 @@ mb_spool_new (const char *directory, GError **error)
         }
     }
   /* A queue/ that is itself not durable would lose every message in it. */
-  if (!fsync_directory (self->directory, error))
+  if (!mb_spool_fsync_directory (self->directory, error))
     return NULL;
 
   queue_fd = open (self->queue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -560,118 +454,6 @@ mb_spool_new (const char *directory, GError **error)
     }
   self->committer = mb_spool_committer_new (self->queue_dir, queue_fd);
   return g_steal_pointer (&self);
-}
-
-gboolean
-mb_spool_recover (MbSpool *spool, MbSpoolRecovery *recovery, GError **error)
-{
-  g_autoptr (GHashTable) files = NULL; /* names in queue/ */
-  g_autoptr (GPtrArray) names = NULL;  /* (element-type filename) owned */
-  g_autoptr (GDir) dir = NULL;
-  MbSpoolRecovery stats = { 0 };
-  const char     *name;
-
-  g_return_val_if_fail (MB_IS_SPOOL (spool), FALSE);
-
-  if (!empty_tmp (spool, &stats.tmp_removed, error))
-    return FALSE;
-
-  dir = g_dir_open (spool->queue_dir, 0, error);
-  if (dir == NULL)
-    return FALSE;
-  names = g_ptr_array_new_with_free_func (g_free);
-  files = g_hash_table_new (g_str_hash, g_str_equal);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      char *copy = g_strdup (name);
-
-      g_ptr_array_add (names, copy);
-      g_hash_table_add (files, copy);
-    }
-  g_clear_pointer (&dir, g_dir_close);
-  /* Arrival order, so the log reads like the queue. */
-  g_ptr_array_sort (names, compare_strings);
-
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char      *file = g_ptr_array_index (names, i);
-      g_autofree char *id = NULL;
-      g_autofree char *env = NULL;
-      g_autofree char *path = g_build_filename (spool->queue_dir, file, NULL);
-      g_autofree char *detail = NULL;
-      const char      *reason;
-      GStatBuf         st;
-
-      if (g_lstat (path, &st) != 0)
-        continue; /* an .env already moved along with its .eml */
-      if (g_str_has_suffix (file, ".eml") || g_str_has_suffix (file, ".env"))
-        id = g_strndup (file, strlen (file) - 4);
-      if (id == NULL || !is_valid_id (id) || !S_ISREG (st.st_mode))
-        {
-          log_corrupt (id != NULL ? id : "-", file, "stray-file", NULL);
-          if (!move_to_corrupt (spool, file, error))
-            return FALSE;
-          stats.corrupt++;
-          continue;
-        }
-      if (g_str_has_suffix (file, ".env"))
-        continue; /* with its .eml, or in the loop below if it has none */
-
-      env = g_strconcat (id, ".env", NULL);
-      if (!g_hash_table_contains (files, env))
-        {
-          /* Never committed, or removed after its envelope: not ours. */
-          if (g_unlink (path) != 0)
-            {
-              mb_spool_set_errno_error (
-                  error, errno, "Could not remove the uncommitted message",
-                  path);
-              return FALSE;
-            }
-          stats.incomplete++;
-          continue;
-        }
-      reason = check_message (spool, id, &detail);
-      if (reason == NULL)
-        {
-          stats.queued++;
-          continue;
-        }
-      log_corrupt (id, env, reason, detail);
-      if (!move_to_corrupt (spool, env, error)
-          || !move_to_corrupt (spool, file, error))
-        return FALSE;
-      stats.corrupt++;
-    }
-
-  /* What is left: envelopes whose message is missing (or was a stray). */
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char      *file = g_ptr_array_index (names, i);
-      g_autofree char *id = NULL;
-      g_autofree char *eml_path = NULL;
-      g_autofree char *env_path = NULL;
-
-      if (!g_str_has_suffix (file, ".env"))
-        continue;
-      id = g_strndup (file, strlen (file) - 4);
-      env_path = g_build_filename (spool->queue_dir, file, NULL);
-      eml_path = g_strdup_printf ("%s/%s.eml", spool->queue_dir, id);
-      if (!g_file_test (env_path, G_FILE_TEST_EXISTS)
-          || g_file_test (eml_path, G_FILE_TEST_EXISTS))
-        continue;
-      log_corrupt (id, file, "missing-message", NULL);
-      if (!move_to_corrupt (spool, file, error))
-        return FALSE;
-      stats.corrupt++;
-    }
-
-  if (!fsync_directory (spool->queue_dir, error)
-      || (stats.corrupt > 0 && !fsync_directory (spool->corrupt_dir, error)))
-    return FALSE;
-  if (recovery != NULL)
-    *recovery = stats;
-  return TRUE;
 }
 
 const char *
@@ -702,10 +484,10 @@ mb_spool_list_ids (MbSpool *spool)
       if (!g_str_has_suffix (name, ".env"))
         continue;
       id = g_strndup (name, strlen (name) - 4);
-      if (is_valid_id (id))
+      if (mb_spool_is_valid_id (id))
         g_ptr_array_add (ids, g_steal_pointer (&id));
     }
-  g_ptr_array_sort (ids, compare_strings);
+  g_ptr_array_sort (ids, mb_spool_compare_names);
   return ids;
 }
 
@@ -740,7 +522,7 @@ mb_spool_load_envelope (MbSpool *spool, const char *id, GError **error)
 
   g_return_val_if_fail (MB_IS_SPOOL (spool), NULL);
 
-  if (!is_valid_id (id))
+  if (!mb_spool_is_valid_id (id))
     {
       set_not_found (error, id != NULL ? id : "(null)");
       return NULL;
@@ -785,7 +567,7 @@ mb_spool_update_envelope_async (MbSpool            *spool,
   /* Cancellation is checked before the work starts; once done, the result
    * says so, or the caller would believe an update that is on disk lost. */
   g_task_set_check_cancellable (task, FALSE);
-  if (!is_valid_id (envelope->id))
+  if (!mb_spool_is_valid_id (envelope->id))
     {
       g_task_return_new_error (task, MB_SPOOL_ERROR, MB_SPOOL_ERROR_NOT_FOUND,
                                "No message with queue id “%s”",
@@ -828,7 +610,7 @@ mb_spool_remove_async (MbSpool            *spool,
   task = g_task_new (spool, cancellable, callback, user_data);
   g_task_set_source_tag (task, mb_spool_remove_async);
   g_task_set_check_cancellable (task, FALSE);
-  if (!is_valid_id (id))
+  if (!mb_spool_is_valid_id (id))
     {
       g_task_return_new_error (task, MB_SPOOL_ERROR, MB_SPOOL_ERROR_NOT_FOUND,
                                "No message with queue id “%s”",

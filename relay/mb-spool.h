@@ -49,6 +49,16 @@ MbSpool *mb_spool_new (const char *directory, GError **error);
 gboolean
 mb_spool_recover (MbSpool *spool, MbSpoolRecovery *recovery, GError **error);
 
+/* mb_spool_recover(), handing over what it parsed: on success @envelopes
+ * (which must point to NULL) gets a new array (element-type MbEnvelope)
+ * (transfer full) with the envelope of every message left queued, in id
+ * (arrival) order, shared with no one.  The daemon gives it to
+ * mb_scheduler_set_recovered(), so startup parses each envelope once. */
+gboolean mb_spool_recover_full (MbSpool         *spool,
+                                MbSpoolRecovery *recovery,
+                                GPtrArray      **envelopes,
+                                GError         **error);
+
 const char *mb_spool_get_directory (MbSpool *spool);
 /* Group commit counters since the spool was created: directory fsync
  * rounds run, and messages committed by them (commits / rounds = the

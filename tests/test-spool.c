@@ -558,7 +558,8 @@ warning_logged (const char *id, const char *reason)
 
 /* Recovery after a crash: tmp/ is emptied, a message without envelope is
  * removed, and every torn or foreign file goes to corrupt/ with a log line
- * while the readable messages stay queued. */
+ * while the readable messages stay queued; the envelopes it hands over
+ * are exactly theirs, in queue order, as on disk. */
 static void
 test_recover_torn (Fixture *f, gconstpointer data)
 {
@@ -576,6 +577,7 @@ test_recover_torn (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) ids = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (MbEnvelope) loaded = NULL;
+  g_autoptr (GPtrArray) recovered = NULL;
   MbSpoolRecovery stats;
   gsize           len;
 
@@ -620,7 +622,7 @@ test_recover_torn (Fixture *f, gconstpointer data)
   /* A name collision in corrupt/ must not overwrite the earlier file. */
   write_queue_file (f, "corrupt", "README", "earlier", -1);
 
-  mb_spool_recover (f->spool, &stats, &error);
+  mb_spool_recover_full (f->spool, &stats, &recovered, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (stats.queued, ==, 2);
   g_assert_cmpuint (stats.tmp_removed, ==, 3);
@@ -635,6 +637,23 @@ test_recover_torn (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_files (f, "tmp"), ==, 0);
   loaded = mb_spool_load_envelope (f->spool, good2, &error);
   g_assert_no_error (error);
+
+  /* The envelopes recovery parsed: the two queued ones, as on disk. */
+  g_assert_cmpuint (recovered->len, ==, 2);
+  for (guint i = 0; i < recovered->len; i++)
+    {
+      MbEnvelope *envelope = g_ptr_array_index (recovered, i);
+      g_autoptr (MbEnvelope) on_disk = NULL;
+      g_autoptr (GBytes) a = NULL;
+      g_autoptr (GBytes) b = NULL;
+
+      g_assert_cmpstr (envelope->id, ==, i == 0 ? good1 : good2);
+      on_disk = mb_spool_load_envelope (f->spool, envelope->id, &error);
+      g_assert_no_error (error);
+      a = mb_envelope_serialize (envelope);
+      b = mb_envelope_serialize (on_disk);
+      g_assert_true (g_bytes_equal (a, b));
+    }
 
   /* Nothing unreadable was dropped: all of it is in corrupt/. */
   {
