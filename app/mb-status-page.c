@@ -58,9 +58,11 @@ update_attention (MbStatusPage *self)
       = mb_attention_new_for_client (self->client);
   gboolean shown = attention->kind != MB_ATTENTION_NONE;
 
-  gtk_info_bar_set_revealed (self->attention_bar, shown);
   if (!shown)
-    return FALSE;
+    {
+      gtk_widget_hide (GTK_WIDGET (self->attention_bar));
+      return FALSE;
+    }
   gtk_info_bar_set_message_type (self->attention_bar,
                                  attention->kind == MB_ATTENTION_NO_RELAY
                                      ? GTK_MESSAGE_ERROR
@@ -84,6 +86,10 @@ update_attention (MbStatusPage *self)
                                               attention->action_target);
       gtk_actionable_set_action_name (actionable, attention->action_name);
     }
+  /* Shown (not revealed) once its content is set: GTK 3's info bar
+   * revealer keeps the size it had when revealed, and a banner revealed
+   * before its first allocation was drawn cut off at the right. */
+  gtk_widget_show (GTK_WIDGET (self->attention_bar));
   return TRUE;
 }
 
