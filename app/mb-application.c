@@ -306,14 +306,12 @@ start_relay_activated_cb (GSimpleAction *action,
   mb_relay_client_connect (MB_APPLICATION (user_data)->client);
 }
 
+/* The sign-in of @route, the open one if any (brought to the front),
+ * else a new one: for a new client secret when @renew. */
 static void
-sign_in_activated_cb (GSimpleAction *action,
-                      GVariant      *parameter,
-                      gpointer       user_data)
+present_signin (MbApplication *self, const char *route, gboolean renew)
 {
-  MbApplication *self = MB_APPLICATION (user_data);
-  const char    *route = g_variant_get_string (parameter, NULL);
-  GtkWindow     *parent
+  GtkWindow *parent
       = gtk_application_get_active_window (GTK_APPLICATION (self));
   MbSigninDialog *dialog = NULL;
 
@@ -332,11 +330,33 @@ sign_in_activated_cb (GSimpleAction *action,
   if (dialog == NULL)
     {
       /* From the tray or a notification the window may be closed. */
-      dialog = mb_signin_dialog_new (MB_IS_WINDOW (parent) ? parent : NULL,
-                                     self->client, route, NULL);
+      parent = MB_IS_WINDOW (parent) ? parent : NULL;
+      if (renew)
+        dialog = mb_signin_dialog_new_for_new_secret (parent, self->client,
+                                                      route, NULL);
+      else
+        dialog = mb_signin_dialog_new (parent, self->client, route, NULL);
       gtk_window_set_application (GTK_WINDOW (dialog), GTK_APPLICATION (self));
     }
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+sign_in_activated_cb (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  present_signin (MB_APPLICATION (user_data),
+                  g_variant_get_string (parameter, NULL), FALSE);
+}
+
+static void
+renew_secret_activated_cb (GSimpleAction *action,
+                           GVariant      *parameter,
+                           gpointer       user_data)
+{
+  present_signin (MB_APPLICATION (user_data),
+                  g_variant_get_string (parameter, NULL), TRUE);
 }
 
 static void
@@ -479,6 +499,7 @@ static const GActionEntry app_actions[] = {
   { "resume-route", resume_route_activated_cb, NULL, NULL, NULL, { 0 } },
   { "start-relay", start_relay_activated_cb, NULL, NULL, NULL, { 0 } },
   { "sign-in", sign_in_activated_cb, "s", NULL, NULL, { 0 } },
+  { "renew-secret", renew_secret_activated_cb, "s", NULL, NULL, { 0 } },
   { "setup", setup_activated_cb, NULL, NULL, NULL, { 0 } },
   { "about", about_activated_cb, NULL, NULL, NULL, { 0 } },
   { "quit", quit_activated_cb, NULL, NULL, NULL, { 0 } },

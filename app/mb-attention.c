@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "mb-format.h"
+#include "mb-secret-expiry.h"
 
 void
 mb_attention_free (MbAttention *attention)
@@ -68,6 +69,45 @@ describe_route (MbAttention *attention, const MbRouteStatus *route)
   attention->action_name = "app.resume-route";
 }
 
+/* The relay flags a client secret due within 14 days, or past; Entra,
+ * not the date, decides whether it still works. */
+static void
+describe_secret (MbAttention *attention, const MbRouteStatus *route)
+{
+  g_autofree char *date = mb_secret_expiry_format (route->secret_expires);
+
+  attention->kind = MB_ATTENTION_SECRET;
+  if (route->secret_expires <= g_get_real_time () / G_USEC_PER_SEC)
+    {
+      /* Translators: a route name, e.g. "m365", then a date */
+      attention->title = g_strdup_printf (
+          _ ("The client secret of route “%s” expired on %s"), route->name,
+          date);
+      attention->detail = g_strdup (
+          _ ("Microsoft 365 stops accepting a secret once it has expired, and "
+             "mail then waits in the queue. In the Microsoft Entra admin "
+             "center, add a new client secret to the app registration "
+             "(Certificates & secrets), then enter its value and expiry "
+             "date here."));
+    }
+  else
+    {
+      /* Translators: a route name, e.g. "m365", then a date */
+      attention->title = g_strdup_printf (
+          _ ("The client secret of route “%s” expires on %s"), route->name,
+          date);
+      attention->detail = g_strdup (
+          _ ("Mail goes out until then. In the Microsoft Entra admin center, "
+             "add a new client secret to the app registration (Certificates "
+             "& secrets), enter its value and expiry date here, then delete "
+             "the old secret there."));
+    }
+  attention->action_label = _ ("_Enter New Secret…");
+  attention->action_name = "app.renew-secret";
+  attention->action_target
+      = g_variant_ref_sink (g_variant_new_string (route->name));
+}
+
 MbAttention *
 mb_attention_new_for_client (MbRelayClient *client)
 {
@@ -108,11 +148,15 @@ mb_attention_new_for_client (MbRelayClient *client)
     {
       const MbRouteStatus *route = g_ptr_array_index (routes, i);
 
-      if (route->state == MB_ROUTE_STATE_NEEDS_SIGNIN)
-        {
-          describe_route (attention, route);
-          return g_steal_pointer (&attention);
-        }
+      if (route->state != MB_ROUTE_STATE_NEEDS_SIGNIN)
+        continue;
+      /* Its secret has expired: a new secret, not a sign-in, helps. */
+      if (route->secret_expires != 0
+          && route->secret_expires <= g_get_real_time () / G_USEC_PER_SEC)
+        describe_secret (attention, route);
+      else
+        describe_route (attention, route);
+      return g_steal_pointer (&attention);
     }
   for (guint i = 0; i < routes->len; i++)
     {
@@ -122,6 +166,17 @@ mb_attention_new_for_client (MbRelayClient *client)
           || route->state == MB_ROUTE_STATE_FAILING)
         {
           describe_route (attention, route);
+          return g_steal_pointer (&attention);
+        }
+    }
+
+  for (guint i = 0; i < routes->len; i++)
+    {
+      const MbRouteStatus *route = g_ptr_array_index (routes, i);
+
+      if (route->secret_expires != 0)
+        {
+          describe_secret (attention, route);
           return g_steal_pointer (&attention);
         }
     }

@@ -16,6 +16,9 @@ typedef enum
   MB_ATTENTION_NO_ROUTE,     /* no route is configured */
   MB_ATTENTION_SIGN_IN,      /* a route needs sign-in */
   MB_ATTENTION_ROUTE_PAUSED, /* paused or failing after repeated failures */
+  MB_ATTENTION_SECRET,       /* a route's client secret expires soon or has
+                              * expired (before SIGN_IN when it is the
+                              * likely reason of a needed sign-in) */
   MB_ATTENTION_OTHER,        /* a reason only the relay can name (disk full) */
 } MbAttentionKind;
 

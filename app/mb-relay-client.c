@@ -80,6 +80,7 @@ mb_route_status_free (MbRouteStatus *status)
   g_free (status->last_reply);
   g_free (status->hint);
   g_free (status->hint_text);
+  g_free (status->attention);
   g_free (status);
 }
 
@@ -201,6 +202,11 @@ route_status_new_from_variant (GVariant *entry)
   status->hint_text = lookup_string (&dict, "hint_text");
   if (!g_variant_dict_lookup (&dict, "default", "b", &status->is_default))
     status->is_default = FALSE;
+  status->attention = lookup_string (&dict, "attention");
+  /* Absent from a relay older than the key: nothing to renew. */
+  if (!g_variant_dict_lookup (&dict, "secret_expires", "x",
+                              &status->secret_expires))
+    status->secret_expires = 0;
   return status;
 }
 
@@ -212,7 +218,9 @@ route_status_equal (const MbRouteStatus *a, const MbRouteStatus *b)
          && g_str_equal (a->last_reply, b->last_reply)
          && g_str_equal (a->hint, b->hint)
          && g_str_equal (a->hint_text, b->hint_text)
-         && a->is_default == b->is_default;
+         && a->is_default == b->is_default
+         && g_str_equal (a->attention, b->attention)
+         && a->secret_expires == b->secret_expires;
 }
 
 static void

@@ -77,6 +77,9 @@ typedef struct
   char        *hint;      /* the mb-reply-hints keyword */
   char        *hint_text; /* its explanation and fix, relay's language */
   gboolean     is_default;
+  char        *attention;      /* to do soon, though it works (English) */
+  gint64       secret_expires; /* unix s: its client secret expires within
+                                * 14 days or has expired; 0 otherwise */
 } MbRouteStatus;
 
 void mb_route_status_free (MbRouteStatus *status);

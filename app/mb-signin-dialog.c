@@ -2,6 +2,10 @@
  *
  * One pass: read the configuration (loading) → MbSigninFlow (device code,
  * browser, or client secret) → ReloadCredentials (finishing) → result.
+ * Opened to renew a client secret, the pass starts at the secret page
+ * instead of trying the stored secret.  The secret page's "Expires on" is
+ * checked as it is typed; its hint turns into the problem once typing
+ * pauses.
  * "Try Again" starts the pass anew, configuration included, so a fix
  * made in the meantime counts.  The dialog owns one GCancellable for its
  * life; closing it cancels whatever runs, and every callback holds a
@@ -16,8 +20,12 @@
 #include "mb-format.h"
 #include "mb-oauth.h"
 #include "mb-relay-config.h"
+#include "mb-secret-expiry.h"
 #include "mb-signin-flow.h"
 #include "mb-signin-outcome.h"
+
+/* How long typing pauses before "Expires on" says what is wrong. */
+#define VALIDATE_DELAY_MS 600
 
 struct _MbSigninDialog
 {
@@ -33,6 +41,8 @@ struct _MbSigninDialog
   char          *browser_uri;      /* (owned) (nullable) */
   gint64         code_expires_at;  /* monotonic µs */
   guint          countdown_id;
+  guint          validate_id; /* the pending "Expires on" check */
+  gboolean       renew;       /* opened for a new client secret */
   gboolean       started;
   gboolean       finished;      /* "finished" was emitted */
   GtkWidget     *action_button; /* (unowned) Sign In, Try Again */
@@ -52,6 +62,8 @@ struct _MbSigninDialog
   GtkLabel  *secret_intro;
   GtkLabel  *secret_problem;
   GtkEntry  *secret_entry;
+  GtkEntry  *secret_expiry_entry;
+  GtkLabel  *secret_expiry_hint;
   GtkImage  *result_icon;
   GtkLabel  *result_title;
   GtkLabel  *result_detail;
@@ -183,24 +195,80 @@ show_outcome (MbSigninDialog *self, const MbSigninOutcome *outcome)
     }
 }
 
+/* What "Expires on" holds: NULL with *@expires_at (0: empty), or what is
+ * wrong with it. */
+static const char *
+check_expiry (MbSigninDialog *self, gint64 *expires_at)
+{
+  return mb_secret_expiry_check (gtk_entry_get_text (self->secret_expiry_entry),
+                                 g_get_real_time () / G_USEC_PER_SEC,
+                                 expires_at);
+}
+
+/* The hint beside "Expires on", or @problem (nullable) in its place. */
+static void
+show_expiry_hint (MbSigninDialog *self, const char *problem)
+{
+  GtkStyleContext *style
+      = gtk_widget_get_style_context (GTK_WIDGET (self->secret_expiry_hint));
+
+  gtk_label_set_text (
+      self->secret_expiry_hint,
+      problem != NULL ? problem
+                      : _ ("Optional: the date shown in Microsoft Entra when "
+                           "you created the secret. Mailbridge reminds you "
+                           "14 days before."));
+  if (problem != NULL)
+    {
+      gtk_style_context_remove_class (style, "dim-label");
+      gtk_style_context_add_class (style, "error");
+    }
+  else
+    {
+      gtk_style_context_remove_class (style, "error");
+      gtk_style_context_add_class (style, "dim-label");
+    }
+}
+
+static void
+update_secret_action (MbSigninDialog *self)
+{
+  gint64 expires_at;
+
+  if (g_str_equal (gtk_stack_get_visible_child_name (self->stack), "secret"))
+    gtk_widget_set_sensitive (self->action_button,
+                              *gtk_entry_get_text (self->secret_entry) != '\0'
+                                  && check_expiry (self, &expires_at) == NULL);
+}
+
 static void
 show_secret_page (MbSigninDialog *self, const char *problem)
 {
   g_autofree char *intro = NULL;
 
-  /* Translators: %s is the name of a route, e.g. "m365" */
-  intro = g_strdup_printf (
-      _ ("Route “%s” signs in as an app with a client secret. Enter the "
-         "secret’s value (not its ID) from the app registration in the "
-         "Microsoft Entra admin center. Mailbridge stores it once Microsoft "
-         "365 accepts it."),
-      self->route);
+  if (self->renew)
+    /* Translators: %s is the name of a route, e.g. "m365" */
+    intro = g_strdup_printf (
+        _ ("Route “%s” signs in as an app with a client secret. To replace "
+           "it, add a new client secret to the app registration in the "
+           "Microsoft Entra admin center (Certificates & secrets) and enter "
+           "its value (not its ID) and the date it expires. Mailbridge "
+           "stores them once Microsoft 365 accepts the secret; then delete "
+           "the old secret in Entra."),
+        self->route);
+  else
+    /* Translators: %s is the name of a route, e.g. "m365" */
+    intro = g_strdup_printf (
+        _ ("Route “%s” signs in as an app with a client secret. Enter the "
+           "secret’s value (not its ID) from the app registration in the "
+           "Microsoft Entra admin center. Mailbridge stores it once "
+           "Microsoft 365 accepts it."),
+        self->route);
   gtk_label_set_text (self->secret_intro, intro);
   gtk_label_set_text (self->secret_problem, problem != NULL ? problem : "");
   gtk_widget_set_visible (GTK_WIDGET (self->secret_problem), problem != NULL);
   show_page (self, "secret", _ ("_Sign In"), _ ("_Cancel"));
-  gtk_widget_set_sensitive (self->action_button,
-                            *gtk_entry_get_text (self->secret_entry) != '\0');
+  update_secret_action (self);
   gtk_window_set_default (GTK_WINDOW (self), self->action_button);
   gtk_widget_grab_focus (GTK_WIDGET (self->secret_entry));
 }
@@ -368,9 +436,34 @@ on_copy_address_clicked_cb (MbSigninDialog *self)
 static void
 on_secret_entry_changed_cb (MbSigninDialog *self)
 {
-  if (g_str_equal (gtk_stack_get_visible_child_name (self->stack), "secret"))
-    gtk_widget_set_sensitive (self->action_button,
-                              *gtk_entry_get_text (self->secret_entry) != '\0');
+  update_secret_action (self);
+}
+
+static gboolean
+on_validate_expiry_cb (gpointer user_data)
+{
+  MbSigninDialog *self = user_data;
+  gint64          expires_at;
+
+  self->validate_id = 0;
+  show_expiry_hint (self, check_expiry (self, &expires_at));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_secret_expiry_changed_cb (MbSigninDialog *self)
+{
+  gint64 expires_at;
+
+  update_secret_action (self);
+  /* A good date is said at once; a problem waits until typing pauses,
+   * so a date half typed is not called wrong. */
+  g_clear_handle_id (&self->validate_id, g_source_remove);
+  if (check_expiry (self, &expires_at) == NULL)
+    show_expiry_hint (self, NULL);
+  else
+    self->validate_id
+        = g_timeout_add (VALIDATE_DELAY_MS, on_validate_expiry_cb, self);
 }
 
 static void
@@ -438,9 +531,9 @@ flow_run_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* Runs one pass of the flow; @secret (nullable) is a client secret the
- * admin just entered. */
+ * admin just entered, which expires at @expires_at (0: unknown). */
 static void
-start_flow (MbSigninDialog *self, const char *secret)
+start_flow (MbSigninDialog *self, const char *secret, gint64 expires_at)
 {
   g_autoptr (GError) error = NULL;
 
@@ -452,7 +545,10 @@ start_flow (MbSigninDialog *self, const char *secret)
       return;
     }
   if (secret != NULL)
-    mb_signin_flow_set_client_secret (self->flow, secret);
+    {
+      mb_signin_flow_set_client_secret (self->flow, secret);
+      mb_signin_flow_set_client_secret_expiry (self->flow, expires_at);
+    }
   /* The admin opens the browser with the button, not on their behalf. */
   mb_signin_flow_set_open_browser (self->flow, FALSE);
   g_signal_connect (self->flow, "device-code",
@@ -478,6 +574,18 @@ start_flow (MbSigninDialog *self, const char *secret)
     }
   mb_signin_flow_run_async (self->flow, self->cancellable, flow_run_cb,
                             g_object_ref (self));
+}
+
+/* Whether the configuration read signs the route in with a client
+ * secret (auth=oauth-app without a certificate). */
+static gboolean
+route_uses_client_secret (MbSigninDialog *self)
+{
+  const MbRouteConfig *route
+      = mb_relay_config_lookup_route (self->config, self->route);
+
+  return route != NULL && route->auth == MB_ROUTE_AUTH_OAUTH_APP
+         && route->client_certificate == NULL;
 }
 
 static void
@@ -512,7 +620,15 @@ config_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       show_outcome (self, outcome);
       return;
     }
-  start_flow (self, NULL);
+  /* Renewing: the stored secret may still work, so trying it would only
+   * say "ready".  A route that no longer uses a secret signs in as
+   * usual. */
+  if (self->renew && route_uses_client_secret (self))
+    {
+      show_secret_page (self, NULL);
+      return;
+    }
+  start_flow (self, NULL, 0);
 }
 
 /* The file the relay reads: the caller's, the relay's ConfigPath, else
@@ -545,11 +661,22 @@ static void
 sign_in_with_secret (MbSigninDialog *self)
 {
   const char *secret = gtk_entry_get_text (self->secret_entry);
+  const char *problem;
+  gint64      expires_at;
 
   if (*secret == '\0')
     return;
-  /* The flow keeps its own copy; GtkEntryBuffer wipes the text it drops. */
-  start_flow (self, secret);
+  problem = check_expiry (self, &expires_at);
+  if (problem != NULL)
+    {
+      g_clear_handle_id (&self->validate_id, g_source_remove);
+      show_expiry_hint (self, problem);
+      gtk_widget_grab_focus (GTK_WIDGET (self->secret_expiry_entry));
+      return;
+    }
+  /* The flow keeps its own copy; GtkEntryBuffer wipes the text it drops.
+   * The date stays for another try. */
+  start_flow (self, secret, expires_at);
   gtk_entry_set_text (self->secret_entry, "");
 }
 
@@ -612,6 +739,7 @@ mb_signin_dialog_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   stop_countdown (self);
+  g_clear_handle_id (&self->validate_id, g_source_remove);
   /* Destroyed without a response (with its parent): still say so. */
   emit_finished (self, FALSE);
   clear_flow (self);
@@ -684,6 +812,10 @@ mb_signin_dialog_class_init (MbSigninDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MbSigninDialog,
                                         secret_entry);
   gtk_widget_class_bind_template_child (widget_class, MbSigninDialog,
+                                        secret_expiry_entry);
+  gtk_widget_class_bind_template_child (widget_class, MbSigninDialog,
+                                        secret_expiry_hint);
+  gtk_widget_class_bind_template_child (widget_class, MbSigninDialog,
                                         result_icon);
   gtk_widget_class_bind_template_child (widget_class, MbSigninDialog,
                                         result_title);
@@ -707,6 +839,8 @@ mb_signin_dialog_class_init (MbSigninDialogClass *klass)
                                            on_copy_address_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class,
                                            on_secret_entry_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class,
+                                           on_secret_expiry_changed_cb);
 }
 
 static void
@@ -722,6 +856,7 @@ mb_signin_dialog_init (MbSigninDialog *self)
       gtk_widget_get_style_context (self->action_button), "suggested-action");
   gtk_widget_hide (self->action_button);
   gtk_dialog_set_default_response (GTK_DIALOG (self), GTK_RESPONSE_OK);
+  show_expiry_hint (self, NULL);
 }
 
 /* Public API */
@@ -744,5 +879,19 @@ mb_signin_dialog_new (GtkWindow     *parent,
   self->config_path = g_strdup (config_path);
   gtk_header_bar_set_subtitle (
       GTK_HEADER_BAR (gtk_dialog_get_header_bar (GTK_DIALOG (self))), route);
+  return self;
+}
+
+MbSigninDialog *
+mb_signin_dialog_new_for_new_secret (GtkWindow     *parent,
+                                     MbRelayClient *client,
+                                     const char    *route,
+                                     const char    *config_path)
+{
+  MbSigninDialog *self
+      = mb_signin_dialog_new (parent, client, route, config_path);
+
+  if (self != NULL)
+    self->renew = TRUE;
   return self;
 }

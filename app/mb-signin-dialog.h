@@ -32,6 +32,15 @@ MbSigninDialog *mb_signin_dialog_new (GtkWindow     *parent,
                                       const char    *route,
                                       const char    *config_path);
 
+/* For a route that signs in with a client secret: opens at the page for
+ * a new secret and the date it expires (with the stored secret still
+ * working, a plain sign-in would only try that one).  Any other route
+ * signs in as with mb_signin_dialog_new(). */
+MbSigninDialog *mb_signin_dialog_new_for_new_secret (GtkWindow     *parent,
+                                                     MbRelayClient *client,
+                                                     const char    *route,
+                                                     const char *config_path);
+
 /* Signal "finished" (gboolean ready): the route is signed in and ready
  * (TRUE), or the dialog closed without it (FALSE). */
 

@@ -145,7 +145,8 @@ add_signin_attention (MbControl *self, GPtrArray *reasons)
 }
 
 /* Routes with the sign-in problem as the reason of a route that needs
- * sign-in, and "attention". */
+ * sign-in, "attention", and "secret_expires" for an application to offer
+ * the renewal of a client secret without reading the attention text. */
 static GVariant *
 add_signin_to_routes (MbControl *self, GVariant *routes)
 {
@@ -163,6 +164,7 @@ add_signin_to_routes (MbControl *self, GVariant *routes)
       const char  *reason = NULL;
       const char  *problem = NULL;
       const char  *expiry = NULL;
+      gint64       secret_expires = 0;
 
       g_variant_dict_init (&dict, route);
       g_variant_dict_lookup (&dict, "name", "&s", &name);
@@ -172,12 +174,14 @@ add_signin_to_routes (MbControl *self, GVariant *routes)
         {
           problem = mb_scheduler_get_signin_problem (scheduler, name);
           expiry = mb_scheduler_get_expiry_warning (scheduler, name);
+          secret_expires = mb_scheduler_get_secret_expiry (scheduler, name);
         }
       if (problem != NULL && g_strcmp0 (state, "needs-signin") == 0
           && (reason == NULL || *reason == '\0'))
         g_variant_dict_insert (&dict, "reason", "s", problem);
       g_variant_dict_insert (&dict, "attention", "s",
                              expiry != NULL ? expiry : "");
+      g_variant_dict_insert (&dict, "secret_expires", "x", secret_expires);
       g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));
     }
   return g_variant_builder_end (&builder);

@@ -276,31 +276,6 @@ load_keyfile (const char   *path,
   return g_steal_pointer (&keyfile);
 }
 
-/* "2027-03-01" (midnight UTC) or an ISO 8601 time ("2027-03-01T12:00:00Z";
- * without an offset, UTC). */
-static gboolean
-parse_date (const char *text, gint64 *seconds)
-{
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) when = NULL;
-  unsigned year, month, day;
-  char     tail;
-
-  if (strlen (text) == 10
-      && sscanf (text, "%4u-%2u-%2u%c", &year, &month, &day, &tail) == 3)
-    {
-      if (!g_date_valid_dmy (day, month, year))
-        return FALSE;
-      when = g_date_time_new (utc, year, month, day, 0, 0, 0);
-    }
-  else
-    when = g_date_time_new_from_iso8601 (text, utc);
-  if (when == NULL)
-    return FALSE;
-  *seconds = g_date_time_to_unix (when);
-  return TRUE;
-}
-
 static char *
 format_date (gint64 seconds)
 {
@@ -371,7 +346,7 @@ parse_keyfile (const char *path,
               return FALSE;
             }
           value = g_key_file_get_string (keyfile, groups[g], keys[k], NULL);
-          if (value == NULL || !parse_date (value, &seconds))
+          if (value == NULL || !mb_credentials_parse_expiry (value, &seconds))
             {
               g_set_error (error, MB_CREDENTIALS_FILE_ERROR,
                            MB_CREDENTIALS_FILE_ERROR_PARSE,

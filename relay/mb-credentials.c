@@ -25,6 +25,7 @@
 #include "mb-credentials-file.h"
 #include "mb-credentials-keyring.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define SECONDS_PER_DAY (24 * 60 * 60)
@@ -144,6 +145,32 @@ compare_expiry (gconstpointer a, gconstpointer b)
 }
 
 /* Names */
+
+gboolean
+mb_credentials_parse_expiry (const char *text, gint64 *expires_at)
+{
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) when = NULL;
+  unsigned year, month, day;
+  char     tail;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+  g_return_val_if_fail (expires_at != NULL, FALSE);
+
+  if (strlen (text) == 10
+      && sscanf (text, "%4u-%2u-%2u%c", &year, &month, &day, &tail) == 3)
+    {
+      if (!g_date_valid_dmy (day, month, year))
+        return FALSE;
+      when = g_date_time_new (utc, year, month, day, 0, 0, 0);
+    }
+  else
+    when = g_date_time_new_from_iso8601 (text, utc);
+  if (when == NULL)
+    return FALSE;
+  *expires_at = g_date_time_to_unix (when);
+  return TRUE;
+}
 
 const char *const *
 mb_credentials_get_kinds (void)

@@ -82,6 +82,12 @@ char *mb_credentials_expiry_describe (const MbCredentialsExpiry *expiry,
  * field. */
 void mb_credentials_log_expiry (const MbCredentialsExpiry *expiry, gint64 now);
 
+/* Reads an expiry as the secrets file and `mailbridgectl signin
+ * --client-secret-expires` take it: a date ("2027-03-01", midnight UTC)
+ * or an ISO 8601 time ("2027-03-01T12:00:00Z"; UTC when it has no zone).
+ * FALSE, leaving @expires_at alone, for anything else. */
+gboolean mb_credentials_parse_expiry (const char *text, gint64 *expires_at);
+
 /* The known kinds, NULL-terminated. */
 const char *const *mb_credentials_get_kinds (void);
 gboolean           mb_credentials_kind_is_valid (const char *kind);

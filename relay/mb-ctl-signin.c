@@ -8,7 +8,8 @@
  *   auth=oauth-browser  prints the URL to open (and opens it when there is
  *                       a display), waits for the loopback redirect
  *   auth=oauth-app      checks the client secret or certificate by asking
- *                       for a token (a secret may be given on stdin)
+ *                       for a token (a secret may be given on stdin, with
+ *                       the date it expires: --client-secret-expires)
  * then asks the running relay to read the route's secrets again
  * (ReloadCredentials) and exits 0 once the route is ready, 1 with the
  * reason otherwise.
@@ -29,6 +30,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "mb-credentials.h"
 #include "mb-oauth.h"
 #include "mb-signin-flow.h"
 #include "mb-smtp-reply.h"
@@ -135,11 +137,13 @@ fail (const char *format, ...)
 }
 
 /* Runs one sign-in of @waiter's route on the iterated main context, with
- * @secret (nullable) as a new client secret. */
+ * @secret (nullable) as a new client secret that expires at @expires_at
+ * (0: unknown). */
 static gboolean
 run_flow (Waiter        *waiter,
           MbRelayConfig *config,
           const char    *secret,
+          gint64         expires_at,
           gboolean       no_browser,
           GError       **error)
 {
@@ -156,6 +160,7 @@ run_flow (Waiter        *waiter,
   g_signal_connect (flow, "browser-uri", G_CALLBACK (on_flow_browser_uri_cb),
                     waiter);
   mb_signin_flow_set_client_secret (flow, secret);
+  mb_signin_flow_set_client_secret_expiry (flow, expires_at);
   mb_signin_flow_set_open_browser (flow, display && !no_browser);
   mb_signin_flow_run_async (flow, NULL, done_cb, waiter);
   while (waiter->result == NULL)
@@ -165,32 +170,40 @@ run_flow (Waiter        *waiter,
 }
 
 /* The sign-in, stored; a client secret asked for when the route needs
- * one and none is stored. */
+ * one and none is stored, or when @expires_at (unix seconds, 0: not
+ * given) announces a new one. */
 static int
 sign_in (Waiter        *waiter,
          MbRelayConfig *config,
          gboolean       no_browser,
-         gboolean       secret_from_stdin)
+         gboolean       secret_from_stdin,
+         gint64         expires_at)
 {
   const MbRouteConfig *route
       = mb_relay_config_lookup_route (config, waiter->route);
+  gboolean uses_secret = route != NULL && route->auth == MB_ROUTE_AUTH_OAUTH_APP
+                         && route->client_certificate == NULL;
   g_autoptr (GError) error = NULL;
   char    *entered = NULL;
   gboolean ok;
 
+  /* The date belongs to a new secret: there must be one to store it
+   * with, not the stored secret, whose date stays. */
+  if (expires_at != 0 && route != NULL && !uses_secret)
+    return mb_ctl_usage_error (
+        "signin %s: --client-secret-expires is for a route with "
+        "auth=oauth-app that signs in with a client secret",
+        waiter->route);
   /* A certificate route has no use for a secret on stdin. */
-  if (secret_from_stdin && route != NULL
-      && route->auth == MB_ROUTE_AUTH_OAUTH_APP
-      && route->client_certificate == NULL)
+  if ((secret_from_stdin || expires_at != 0) && uses_secret)
     {
-      entered = read_secret (TRUE);
+      entered = read_secret (secret_from_stdin);
       if (entered == NULL)
-        return fail ("signin %s: no client secret is stored for the route "
-                     "and none was given (type it on a terminal, or pass "
-                     "--client-secret-stdin)",
+        return fail ("signin %s: no new client secret was given (type it on "
+                     "a terminal, or pass --client-secret-stdin)",
                      waiter->route);
     }
-  ok = run_flow (waiter, config, entered, no_browser, &error);
+  ok = run_flow (waiter, config, entered, expires_at, no_browser, &error);
   if (!ok && entered == NULL
       && g_error_matches (error, MB_SIGNIN_FLOW_ERROR,
                           MB_SIGNIN_FLOW_ERROR_NEEDS_SECRET))
@@ -201,7 +214,7 @@ sign_in (Waiter        *waiter,
                      "--client-secret-stdin)",
                      waiter->route, error->message);
       g_clear_error (&error);
-      ok = run_flow (waiter, config, entered, no_browser, &error);
+      ok = run_flow (waiter, config, entered, 0, no_browser, &error);
     }
   mb_smtp_secret_free (entered);
   if (ok)
@@ -246,10 +259,37 @@ print_result (MbCtl      *ctl,
   return ready ? MB_CTL_EXIT_OK : MB_CTL_EXIT_FAILURE;
 }
 
+/* --client-secret-expires: a date or time, and not one that has passed
+ * (Entra would refuse such a secret anyway).  0 when @text is NULL. */
+static gboolean
+parse_expires (const char *text, gint64 *expires_at)
+{
+  *expires_at = 0;
+  if (text == NULL)
+    return TRUE;
+  if (!mb_credentials_parse_expiry (text, expires_at))
+    {
+      mb_ctl_usage_error ("signin: --client-secret-expires “%s”: not a date; "
+                          "write it as 2027-03-01 or 2027-03-01T12:00:00Z",
+                          text);
+      return FALSE;
+    }
+  if (*expires_at <= g_get_real_time () / G_USEC_PER_SEC)
+    {
+      mb_ctl_usage_error ("signin: --client-secret-expires %s: that date has "
+                          "passed; give the date the new secret expires, as "
+                          "Microsoft Entra shows it",
+                          text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 int
 mb_ctl_signin (MbCtl *ctl, int argc, char **argv)
 {
   g_autofree char   *config_path = NULL;
+  g_autofree char   *expires_text = NULL;
   gboolean           no_browser = FALSE;
   gboolean           secret_from_stdin = FALSE;
   const GOptionEntry entries[]
@@ -263,6 +303,11 @@ mb_ctl_signin (MbCtl *ctl, int argc, char **argv)
             "Read a new client secret from stdin and store it once it works "
             "(oauth-app)",
             NULL },
+          { "client-secret-expires", 0, 0, G_OPTION_ARG_STRING, &expires_text,
+            "When the new client secret expires, as Microsoft Entra shows "
+            "it (YYYY-MM-DD or ISO 8601 UTC); the relay warns 14 days "
+            "before (oauth-app; asks for the new secret)",
+            "DATE" },
           { NULL } };
   g_autoptr (GError) error = NULL;
   g_autoptr (MbRelayConfig) config = NULL;
@@ -270,6 +315,7 @@ mb_ctl_signin (MbCtl *ctl, int argc, char **argv)
   g_autofree char *reason = NULL;
   MbRelay1        *proxy;
   Waiter           waiter = { ctl, NULL, NULL };
+  gint64           expires_at = 0;
   int              status;
 
   if (!mb_ctl_parse_options ("signin ROUTE", entries, &argc, &argv))
@@ -277,7 +323,9 @@ mb_ctl_signin (MbCtl *ctl, int argc, char **argv)
   if (argc != 2)
     return mb_ctl_usage_error ("usage: mailbridgectl signin [--config FILE] "
                                "[--no-browser] [--client-secret-stdin] "
-                               "ROUTE");
+                               "[--client-secret-expires DATE] ROUTE");
+  if (!parse_expires (expires_text, &expires_at))
+    return MB_CTL_EXIT_USAGE;
   waiter.route = argv[1];
 
   proxy = mb_ctl_get_proxy (ctl, &error);
@@ -293,7 +341,7 @@ mb_ctl_signin (MbCtl *ctl, int argc, char **argv)
   if (config == NULL)
     return fail ("signin %s: %s", waiter.route, error->message);
 
-  status = sign_in (&waiter, config, no_browser, secret_from_stdin);
+  status = sign_in (&waiter, config, no_browser, secret_from_stdin, expires_at);
   if (status != MB_CTL_EXIT_OK)
     return status;
 

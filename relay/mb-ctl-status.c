@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 
-static const char *const route_keys[] = { NULL };
+static const char *const route_keys[] = { "secret_expires", NULL };
 
 static JsonNode *
 status_to_json (MbRelay1 *proxy)

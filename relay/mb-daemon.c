@@ -1,7 +1,9 @@
 /* mb-daemon.c - the relay engine put together
  *
  * Contract: startup happens in this order, and each step must succeed
- * before the next: spool recovery (from disk alone), the STARTTLS
+ * before the next: spool recovery (from disk alone; the envelopes it
+ * parsed go to the scheduler's load, which does not read them again),
+ * the secret store, the scheduler's load of the queue, the STARTTLS
  * certificate (a failure only disables STARTTLS, with a warning), binding
  * every listener, then (with a bus) the D-Bus control object and its bus
  * name.  Only then is READY=1 sent, so a supervisor or a test that waits
@@ -47,6 +49,9 @@ struct _MbDaemon
   GCancellable  *cancellable;  /* (owned) */
 #if MB_HAVE_SCHEDULER
   MbScheduler *scheduler; /* (owned) (nullable) until started */
+  GPtrArray   *recovered; /* (owned) (nullable) (element-type MbEnvelope)
+                           * what recovery parsed, until the scheduler
+                           * takes it */
 #endif
 };
 
@@ -400,6 +405,10 @@ start_credentials_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   self->scheduler = mb_scheduler_new (self->spool, self->config,
                                       self->credentials, self->delivery_log);
+  /* The scheduler indexes what recovery parsed instead of reading every
+   * envelope again; nothing was received since (no listener yet). */
+  mb_scheduler_set_recovered (self->scheduler,
+                              g_steal_pointer (&self->recovered));
   mb_scheduler_start_async (self->scheduler, g_task_get_cancellable (task),
                             scheduler_started_cb, task);
 }
@@ -421,7 +430,13 @@ mb_daemon_start_async (MbDaemon           *self,
   g_task_set_source_tag (task, mb_daemon_start_async);
 
   self->spool = mb_spool_new (self->config->spool, &error);
+#if MB_HAVE_SCHEDULER
+  if (self->spool == NULL
+      || !mb_spool_recover_full (self->spool, &recovery, &self->recovered,
+                                 &error))
+#else
   if (self->spool == NULL || !mb_spool_recover (self->spool, &recovery, &error))
+#endif
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -591,6 +606,7 @@ mb_daemon_finalize (GObject *object)
   g_clear_object (&self->server);
 #if MB_HAVE_SCHEDULER
   g_clear_object (&self->scheduler);
+  g_clear_pointer (&self->recovered, g_ptr_array_unref);
 #endif
   g_clear_object (&self->delivery_log);
   g_clear_object (&self->credentials);

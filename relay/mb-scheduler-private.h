@@ -61,6 +61,7 @@ struct _RouteSlot
   gulong slot_handler;
   gulong problem_handler;
   char  *expiry_warning;     /* (owned) (nullable) a secret expires soon */
+  gint64 secret_expires;     /* the client secret's due expiry, or 0 */
   guint  n_calls;            /* attempts and connects under way */
   guint  borrowed;           /* pacer connection slots held for the open
                               * connections of retired slots of this name */
@@ -82,6 +83,8 @@ struct _MbScheduler
   MbSchedulerClock clock;
   guint            idle_timeout;
 
+  GPtrArray *recovered; /* (owned) (nullable) (element-type MbEnvelope)
+                         * from the spool's recovery, until the start */
   GHashTable *entries;  /* (owned) id -> Entry (owned) */
   GSequence  *timeline; /* (owned) (element-type Entry) (unowned) by wake */
   guint64     next_seq;
@@ -139,13 +142,11 @@ guint mb_scheduler_add_timeout (MbScheduler *self,
 void  mb_scheduler_clear_timeout (MbScheduler *self, guint *id);
 
 /* mb-scheduler-load.c */
-void mb_scheduler_load_thread (GTask        *task,
-                               gpointer      source_object,
-                               gpointer      task_data,
-                               GCancellable *cancellable);
-void mb_scheduler_initial_load_cb (GObject      *source,
-                                   GAsyncResult *result,
-                                   gpointer      user_data);
+/* Loads the queue in a worker thread (the envelopes recovery handed over,
+ * the rest from disk), indexes it and completes @start (transfer full). */
+void mb_scheduler_load_queue (MbScheduler  *self,
+                              GCancellable *cancellable,
+                              GTask        *start);
 void mb_scheduler_add_envelopes (MbScheduler *self, GPtrArray *envelopes);
 void mb_scheduler_on_spool_committed_cb (MbSpool    *spool,
                                          const char *id,

@@ -34,6 +34,10 @@
  *   - The control object sees only the routes in force: the retired
  *     slot's route emits nothing more, and each new or replaced route is
  *     announced with "route-state-changed".
+ *   - A replaced route keeps its secret-expiry warning (it is about the
+ *     stored secret, which a reload does not change), so the warning does
+ *     not flicker off until the daemon's check after the reload, and
+ *     stays when that check cannot run (the secrets file refused).
  *
  * WHAT IT DOES NOT DO
  *   It does not notice a changed file that a route only names (a client
@@ -76,6 +80,20 @@ slot_is_current (RouteSlot *slot, const MbRelayConfig *config)
          && g_strcmp0 (slot->config->admin_address, config->admin_address) == 0
          && schedules_equal (slot->config->retry_schedule,
                              config->retry_schedule);
+}
+
+/* The slot of @name among those just retired, or NULL. */
+static RouteSlot *
+find_replaced (GPtrArray *retired, const char *name)
+{
+  for (guint i = 0; i < retired->len; i++)
+    {
+      RouteSlot *slot = retired->pdata[i];
+
+      if (g_str_equal (slot->settings->name, name))
+        return slot;
+    }
+  return NULL;
 }
 
 /* Takes @slot out of service; its waiting messages are appended to
@@ -200,8 +218,19 @@ mb_scheduler_set_config (MbScheduler *self, MbRelayConfig *config)
   g_hash_table_iter_init (&iter, self->slots);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&slot))
     {
+      RouteSlot *replaced;
+
       if (g_hash_table_contains (kept, slot))
         continue;
+      /* The expiry warning is the secret's, not the settings': it stays
+       * until the daemon's next check says otherwise (which a refused
+       * secrets file never runs). */
+      replaced = find_replaced (retired, slot->settings->name);
+      if (replaced != NULL)
+        {
+          slot->expiry_warning = g_strdup (replaced->expiry_warning);
+          slot->secret_expires = replaced->secret_expires;
+        }
       /* The store was read before the file changed; the daemon reads it
        * anew and hands it over (mb_scheduler_reload_credentials_async). */
       slot->awaiting_secrets

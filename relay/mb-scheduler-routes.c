@@ -545,6 +545,9 @@ mb_scheduler_set_expiring_secrets (MbScheduler *self,
 {
   g_autoptr (GHashTable) warnings
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  /* route -> the client secret's expiry, for an application's renewal */
+  g_autoptr (GHashTable) secrets
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   GHashTableIter iter;
   RouteSlot     *slot;
 
@@ -559,6 +562,10 @@ mb_scheduler_set_expiring_secrets (MbScheduler *self,
       g_autofree char *date = g_date_time_format (when, "%Y-%m-%d");
       gint64           days = (expiry->expires_at - now) / (24 * 3600);
 
+      if (g_str_equal (expiry->kind, MB_CREDENTIALS_KIND_CLIENT_SECRET))
+        g_hash_table_insert (
+            secrets, expiry->route,
+            g_memdup2 (&expiry->expires_at, sizeof expiry->expires_at));
       if (g_hash_table_contains (warnings, expiry->route))
         continue;
       g_hash_table_insert (
@@ -573,13 +580,17 @@ mb_scheduler_set_expiring_secrets (MbScheduler *self,
   g_hash_table_iter_init (&iter, self->slots);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&slot))
     {
-      const char *warning
-          = g_hash_table_lookup (warnings, mb_route_get_name (slot->route));
+      const char *name = mb_route_get_name (slot->route);
+      const char *warning = g_hash_table_lookup (warnings, name);
+      gint64     *secret = g_hash_table_lookup (secrets, name);
+      gint64      secret_expires = secret != NULL ? *secret : 0;
 
-      if (g_strcmp0 (warning, slot->expiry_warning) == 0)
+      if (g_strcmp0 (warning, slot->expiry_warning) == 0
+          && secret_expires == slot->secret_expires)
         continue;
       g_free (slot->expiry_warning);
       slot->expiry_warning = g_strdup (warning);
+      slot->secret_expires = secret_expires;
       g_signal_emit (self, mb_scheduler_signals[SIGNAL_ROUTE_STATE_CHANGED], 0,
                      slot->route);
     }
@@ -594,4 +605,15 @@ mb_scheduler_get_expiry_warning (MbScheduler *self, const char *name)
 
   slot = g_hash_table_lookup (self->slots, name);
   return slot != NULL ? slot->expiry_warning : NULL;
+}
+
+gint64
+mb_scheduler_get_secret_expiry (MbScheduler *self, const char *name)
+{
+  RouteSlot *slot;
+
+  g_return_val_if_fail (MB_IS_SCHEDULER (self), 0);
+
+  slot = g_hash_table_lookup (self->slots, name);
+  return slot != NULL ? slot->secret_expires : 0;
 }

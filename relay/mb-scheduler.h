@@ -90,6 +90,18 @@ void mb_scheduler_set_clock (MbScheduler *self, const MbSchedulerClock *clock);
 /* Seconds an unused upstream connection stays open (default 10). */
 void mb_scheduler_set_idle_timeout (MbScheduler *self, guint seconds);
 
+/**
+ * mb_scheduler_set_recovered:
+ * @envelopes: (transfer full) (element-type MbEnvelope): what
+ *   mb_spool_recover_full() parsed from the scheduler's spool.
+ *
+ * Call before mb_scheduler_start_async(): the start then indexes these
+ * envelopes instead of reading their files again, reads from disk only
+ * the messages committed since the recovery, and drops those removed
+ * since.  Only the scheduler rewrites envelopes, so none changed.
+ */
+void mb_scheduler_set_recovered (MbScheduler *self, GPtrArray *envelopes);
+
 /* Loads every queued envelope (read in a worker thread), follows the
  * spool's "committed" and "removed" signals from then on, and starts
  * delivering.  Completes once the queue is loaded. */
@@ -180,7 +192,8 @@ const char *mb_scheduler_get_signin_problem (MbScheduler *self,
 
 /* Puts the result of mb_credentials_check_expiry_async() (element-type
  * MbCredentialsExpiry) in force: each route named there gets an expiry
- * warning (mb_scheduler_get_expiry_warning()), the others lose theirs;
+ * warning (mb_scheduler_get_expiry_warning()) and, for its client secret,
+ * the date (mb_scheduler_get_secret_expiry()); the others lose theirs;
  * "route-state-changed" tells of each change. */
 void mb_scheduler_set_expiring_secrets (MbScheduler *self,
                                         GPtrArray   *expiring,
@@ -188,6 +201,10 @@ void mb_scheduler_set_expiring_secrets (MbScheduler *self,
 /* (nullable) "the client-secret expires on 2026-03-01 (12 days)". */
 const char *mb_scheduler_get_expiry_warning (MbScheduler *self,
                                              const char  *name);
+/* When route @name's client secret expires (unix seconds) while it is due
+ * (within MB_CREDENTIALS_EXPIRY_WARNING_DAYS or past), else 0: what an
+ * application offers to renew. */
+gint64 mb_scheduler_get_secret_expiry (MbScheduler *self, const char *name);
 
 /* Signals (all on the main context):
  *   "message-delivered" (const char *id): every recipient delivered, the

@@ -14,7 +14,9 @@
  *     auth=oauth-app      client credentials with the route's certificate
  *                         (+ the stored client-key-passphrase), the client
  *                         secret given with set_client_secret() (stored
- *                         once Entra accepted it) or the stored one
+ *                         once Entra accepted it, with the expiry given
+ *                         with set_client_secret_expiry() or none) or the
+ *                         stored one (which keeps its expiry)
  *   then clears a stale static access-token, which the relay would
  *   otherwise prefer to the new sign-in.
  *
@@ -53,11 +55,12 @@ struct _MbSigninFlow
 {
   GObject parent_instance;
 
-  MbRelayConfig       *config;        /* (owned) */
-  const MbRouteConfig *route;         /* (unowned) inside config */
-  MbCredentials       *credentials;   /* (owned) */
-  MbOAuthClient       *client;        /* (owned) */
-  char                *client_secret; /* (owned) (nullable) wiped */
+  MbRelayConfig       *config;                /* (owned) */
+  const MbRouteConfig *route;                 /* (unowned) inside config */
+  MbCredentials       *credentials;           /* (owned) */
+  MbOAuthClient       *client;                /* (owned) */
+  char                *client_secret;         /* (owned) (nullable) wiped */
+  gint64               client_secret_expires; /* unix s, 0 unknown */
   gboolean             open_browser;
   gboolean             started;
 };
@@ -67,6 +70,7 @@ typedef struct
 {
   MbOAuthAppCredential *credential; /* (owned) (nullable) wiped */
   char                 *new_secret; /* (owned) (nullable) wiped: store it */
+  gint64                new_secret_expires; /* unix s, 0 unknown */
 } RunData;
 
 enum
@@ -79,8 +83,10 @@ enum
 static guint signals[N_SIGNALS];
 
 static void request_app_token (GTask *task);
-static void
-store_then_clear (GTask *task, const char *kind, const char *secret);
+static void store_then_clear (GTask      *task,
+                              const char *kind,
+                              const char *secret,
+                              gint64      expires_at);
 
 G_DEFINE_FINAL_TYPE (MbSigninFlow, mb_signin_flow, G_TYPE_OBJECT)
 
@@ -150,7 +156,7 @@ delegated_done (GTask *task, MbOAuthToken *token, GError *error)
       return;
     }
   store_then_clear (task, MB_CREDENTIALS_KIND_REFRESH_TOKEN,
-                    token->refresh_token);
+                    token->refresh_token, 0);
 }
 
 static void
@@ -242,10 +248,12 @@ app_token_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   /* As in delegated_done(): the last point to honour a cancel. */
   if (g_task_return_error_if_cancelled (task))
     return;
-  /* The token itself is not kept: the relay asks for its own. */
+  /* The token itself is not kept: the relay asks for its own.  The new
+   * secret replaces the old one and its date: a date the admin did not
+   * give is unknown, not the old secret's. */
   store_then_clear (
       task, data->new_secret != NULL ? MB_CREDENTIALS_KIND_CLIENT_SECRET : NULL,
-      data->new_secret);
+      data->new_secret, data->new_secret_expires);
 }
 
 static void
@@ -307,10 +315,13 @@ secret_stored_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   clear_access_token (task);
 }
 
-/* Stores @secret as @kind (both NULL: nothing new to store), then clears
- * the access-token. */
+/* Stores @secret as @kind with @expires_at (@kind and @secret NULL:
+ * nothing new to store), then clears the access-token. */
 static void
-store_then_clear (GTask *task, const char *kind, const char *secret)
+store_then_clear (GTask      *task,
+                  const char *kind,
+                  const char *secret,
+                  gint64      expires_at)
 {
   MbSigninFlow *self = g_task_get_source_object (task);
 
@@ -322,7 +333,7 @@ store_then_clear (GTask *task, const char *kind, const char *secret)
   /* Not cancellable: a store either happens or fails, and the result
    * says which (see delegated_done()). */
   mb_credentials_store_async (self->credentials, self->route->name, kind,
-                              secret, 0, NULL, secret_stored_cb,
+                              secret, expires_at, NULL, secret_stored_cb,
                               g_object_ref (task));
 }
 
@@ -360,6 +371,7 @@ start_app (GTask *task)
     {
       data->credential->client_secret = g_strdup (self->client_secret);
       data->new_secret = g_strdup (self->client_secret);
+      data->new_secret_expires = self->client_secret_expires;
       request_app_token (task);
       return;
     }
@@ -502,6 +514,15 @@ mb_signin_flow_set_client_secret (MbSigninFlow *self, const char *secret)
   /* An empty secret is none: Entra would only refuse it. */
   if (secret != NULL && *secret != '\0')
     self->client_secret = g_strdup (secret);
+}
+
+void
+mb_signin_flow_set_client_secret_expiry (MbSigninFlow *self, gint64 expires_at)
+{
+  g_return_if_fail (MB_IS_SIGNIN_FLOW (self));
+  g_return_if_fail (expires_at >= 0);
+
+  self->client_secret_expires = expires_at;
 }
 
 void

@@ -12,7 +12,9 @@
  *   auth=oauth-app      asks for an app-only token with the stored client
  *                       secret (or the one given with
  *                       mb_signin_flow_set_client_secret(), stored once it
- *                       works) or with the route's client certificate;
+ *                       works, with the expiry given with
+ *                       mb_signin_flow_set_client_secret_expiry()) or
+ *                       with the route's client certificate;
  * then removes a stale static access-token, so the relay's next reading
  * (ReloadCredentials, left to the caller) uses the new sign-in.
  *
@@ -76,6 +78,13 @@ gboolean mb_signin_flow_uses_client_secret (MbSigninFlow *self);
 /* oauth-app: a new client secret to try (copied; wiped on free); stored
  * only once Entra accepted it. */
 void mb_signin_flow_set_client_secret (MbSigninFlow *self, const char *secret);
+
+/* oauth-app: when the new client secret expires (unix seconds; 0, the
+ * default: unknown), as Entra showed it when the secret was made.  Stored
+ * with the new secret, so the relay warns ahead of that date; ignored
+ * when no new secret is given (the stored one keeps its date). */
+void mb_signin_flow_set_client_secret_expiry (MbSigninFlow *self,
+                                              gint64        expires_at);
 
 /* oauth-browser: open the address in the default browser (default
  * FALSE: only announce it). */

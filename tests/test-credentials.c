@@ -179,6 +179,40 @@ test_expiry_describe (void)
                                    "expired_days_ago=2 action=\"sign in"));
 }
 
+/* Expiries read as a date (midnight UTC) or an ISO 8601 time; anything
+ * else, an impossible date or a bare number included, is refused. */
+static void
+test_expiry_parse (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean    valid;
+    gint64      expires_at;
+  } cases[] = {
+    { "2027-03-01", TRUE, G_GINT64_CONSTANT (1803859200) },
+    { "2027-03-01T00:00:00Z", TRUE, G_GINT64_CONSTANT (1803859200) },
+    { "2027-03-01T12:00:00", TRUE, G_GINT64_CONSTANT (1803902400) },
+    { "2027-03-01T14:00:00+02:00", TRUE, G_GINT64_CONSTANT (1803902400) },
+    { "2027-02-30", FALSE, 0 },
+    { "2027-3-1", FALSE, 0 },
+    { "2027-03-01x", FALSE, 0 },
+    { "01.03.2027", FALSE, 0 },
+    { "1800000000", FALSE, 0 },
+    { "", FALSE, 0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gint64 expires_at = -1;
+
+      g_assert_cmpint (mb_credentials_parse_expiry (cases[i].text, &expires_at),
+                       ==, cases[i].valid);
+      g_assert_cmpint (expires_at, ==,
+                       cases[i].valid ? cases[i].expires_at : -1);
+    }
+}
+
 /* The keyring label reads as words. */
 static void
 test_keyring_label (void)
@@ -591,6 +625,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/relay/credentials/names/routes-and-kinds", test_names);
   g_test_add_func ("/relay/credentials/expiry/due", test_expiry_due);
   g_test_add_func ("/relay/credentials/expiry/describe", test_expiry_describe);
+  g_test_add_func ("/relay/credentials/expiry/parse", test_expiry_parse);
   g_test_add_func ("/relay/credentials/keyring/label", test_keyring_label);
   g_test_add_func ("/relay/credentials/keyring/unavailable",
                    test_keyring_unavailable);

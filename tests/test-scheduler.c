@@ -610,6 +610,166 @@ test_many_reports_low_fd_limit (Fixture *f, gconstpointer data)
   WAIT_UNTIL (f, mb_scheduler_get_length (f->scheduler) == 2 * N_MESSAGES);
 }
 
+/* Startup: recovery's envelopes handed to the load */
+
+/* What the test's log writer saw: "queue loaded" lines, and the spool's
+ * warnings while spool_warnings is set (else they stay fatal). */
+static GMutex     log_lock;
+static GPtrArray *load_lines;     /* (element-type utf8) */
+static GPtrArray *spool_warnings; /* (element-type utf8) (nullable) */
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags   log_level,
+            const GLogField *fields,
+            gsize            n_fields,
+            gpointer         user_data)
+{
+  const char      *domain = NULL;
+  const char      *message = NULL;
+  GLogWriterOutput handled = G_LOG_WRITER_UNHANDLED;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+        domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+        message = fields[i].value;
+    }
+  g_mutex_lock (&log_lock);
+  if (message != NULL && g_strcmp0 (domain, "mb-scheduler") == 0
+      && g_str_has_prefix (message, "queue loaded "))
+    g_ptr_array_add (load_lines, g_strdup (message));
+  if (message != NULL && spool_warnings != NULL
+      && g_strcmp0 (domain, "mb-spool") == 0
+      && (log_level & G_LOG_LEVEL_WARNING) != 0)
+    {
+      g_ptr_array_add (spool_warnings, g_strdup (message));
+      handled = G_LOG_WRITER_HANDLED;
+    }
+  g_mutex_unlock (&log_lock);
+  if (handled == G_LOG_WRITER_HANDLED)
+    return handled;
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
+static char *
+queue_file (Fixture *f, const char *id, const char *suffix)
+{
+  return g_strdup_printf ("%s/queue/%s%s", f->config->spool, id, suffix);
+}
+
+static guint
+count_corrupt_files (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->config->spool, "corrupt", NULL);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* A queue at startup: A and B stay, C is removed and E committed between
+ * the recovery and the start, D's envelope is garbage; A's envelope is
+ * rewritten on disk after the recovery (sender changed@contoso.com), which
+ * shows whether the start read it again.  With @hand_over the recovery's
+ * envelopes go to mb_scheduler_set_recovered(). */
+static void
+check_startup_load (Fixture *f, gboolean hand_over)
+{
+  const char *const to[] = { "a@contoso.com", NULL };
+  g_autofree char  *a = queue_message (f, "scanner@contoso.com", to);
+  g_autofree char  *b = queue_message (f, "scanner@contoso.com", to);
+  g_autofree char  *c = queue_message (f, "scanner@contoso.com", to);
+  g_autofree char  *d = queue_message (f, "scanner@contoso.com", to);
+  g_autofree char  *e = NULL;
+  g_autofree char  *path = NULL;
+  g_autofree char  *expected = NULL;
+  g_autoptr (GPtrArray) recovered = NULL;
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbEnvelope) rewritten = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  MbSpoolRecovery stats;
+
+  path = queue_file (f, d, ".env");
+  g_assert_true (g_file_set_contents (path, "[envelope\n", -1, NULL));
+  g_clear_pointer (&path, g_free);
+
+  g_mutex_lock (&log_lock);
+  spool_warnings = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_unlock (&log_lock);
+  g_assert_true (mb_spool_recover_full (f->spool, &stats, &recovered, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.queued, ==, 3);
+  g_assert_cmpuint (stats.corrupt, ==, 1);
+  g_assert_cmpuint (recovered->len, ==, 3);
+  g_assert_cmpuint (spool_warnings->len, ==, 1);
+  g_assert_nonnull (strstr (spool_warnings->pdata[0], d));
+
+  rewritten = mb_spool_load_envelope (f->spool, a, &error);
+  g_assert_no_error (error);
+  g_free (rewritten->sender);
+  rewritten->sender = g_strdup ("changed@contoso.com");
+  bytes = mb_envelope_serialize (rewritten);
+  path = queue_file (f, a, ".env");
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (bytes, NULL),
+                                      g_bytes_get_size (bytes), NULL));
+
+  mb_spool_remove_async (f->spool, c, NULL, on_done_cb, &result);
+  WAIT_UNTIL (f, result != NULL);
+  g_assert_true (mb_spool_remove_finish (f->spool, result, &error));
+  e = queue_message (f, "scanner@contoso.com", to);
+  /* The spool's signals of the above are gone before the start, so that
+   * only the start's load reads envelopes. */
+  settle (f);
+
+  if (hand_over)
+    mb_scheduler_set_recovered (f->scheduler, g_steal_pointer (&recovered));
+  g_mutex_lock (&log_lock);
+  g_ptr_array_set_size (load_lines, 0);
+  g_mutex_unlock (&log_lock);
+  start (f);
+
+  g_assert_cmpuint (mb_scheduler_get_length (f->scheduler), ==, 3);
+  g_assert_nonnull (lookup (f, b));
+  g_assert_nonnull (lookup (f, e));
+  g_assert_null (lookup (f, c));
+  g_assert_null (lookup (f, d));
+  g_assert_cmpstr (lookup (f, a)->sender, ==,
+                   hand_over ? "scanner@contoso.com" : "changed@contoso.com");
+  /* recovered= were parsed by the recovery, read= by the load. */
+  expected = g_strdup_printf ("queue loaded queued=3 recovered=%u read=%u ",
+                              hand_over ? 2 : 0, hand_over ? 1 : 3);
+  g_mutex_lock (&log_lock);
+  g_assert_cmpuint (load_lines->len, ==, 1);
+  g_assert_true (g_str_has_prefix (load_lines->pdata[0], expected));
+  /* D was reported and moved once: nothing more from the spool (and a
+   * warning of the scheduler is fatal here). */
+  g_assert_cmpuint (spool_warnings->len, ==, 1);
+  g_clear_pointer (&spool_warnings, g_ptr_array_unref);
+  g_mutex_unlock (&log_lock);
+  g_assert_cmpuint (count_corrupt_files (f), ==, 2);
+}
+
+/* The start takes the envelopes the recovery parsed and reads from disk
+ * only the message committed since; a message removed since is dropped,
+ * a corrupt one was reported once, by the recovery. */
+static void
+test_load_recovered_read_once (Fixture *f, gconstpointer data)
+{
+  check_startup_load (f, TRUE);
+}
+
+/* Without a hand-over the start reads every envelope from disk (the
+ * check above would see a second read). */
+static void
+test_load_without_recovered (Fixture *f, gconstpointer data)
+{
+  check_startup_load (f, FALSE);
+}
+
 /* Reload: two fake upstreams, a Direct Send route in plain text */
 
 static void
@@ -876,7 +1036,11 @@ test_reload_keeps_pacing (Fixture *f, gconstpointer data)
 int
 main (int argc, char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
+  load_lines = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_writer_func (log_writer, NULL, NULL);
 
   g_test_add ("/relay/scheduler/route/paused-keeps-queue", Fixture,
               paused_route, fixture_set_up, test_paused_route_keeps_queue,
@@ -893,6 +1057,11 @@ main (int argc, char *argv[])
   g_test_add ("/relay/scheduler/reports/many-reports-low-fd-limit", Fixture,
               paused_route, fixture_set_up, test_many_reports_low_fd_limit,
               fixture_tear_down);
+  g_test_add ("/relay/scheduler/load/recovered-read-once", Fixture,
+              paused_route, fixture_set_up, test_load_recovered_read_once,
+              fixture_tear_down);
+  g_test_add ("/relay/scheduler/load/without-recovered", Fixture, paused_route,
+              fixture_set_up, test_load_without_recovered, fixture_tear_down);
   g_test_add ("/relay/scheduler/reload/changed-route", Fixture, "",
               reload_set_up, test_reload_changed_route, fixture_tear_down);
   g_test_add ("/relay/scheduler/reload/in-flight", Fixture,
@@ -905,5 +1074,7 @@ main (int argc, char *argv[])
   g_test_add ("/relay/scheduler/reload/keeps-pacing", Fixture,
               "rate-limit=1/1m\n", reload_set_up, test_reload_keeps_pacing,
               fixture_tear_down);
-  return g_test_run ();
+  status = g_test_run ();
+  g_ptr_array_unref (load_lines);
+  return status;
 }

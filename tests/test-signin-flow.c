@@ -103,8 +103,10 @@ write_secrets (Fixture *f, const char *text)
 {
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (
-      g_file_set_contents_full (f->secrets, text, -1, 0, 0600, &error));
+  /* CONSISTENT: replaced, not written over (a shorter text would leave
+   * the longer one's tail). */
+  g_assert_true (g_file_set_contents_full (
+      f->secrets, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (f->secrets, 0600), ==, 0);
 }
@@ -531,6 +533,91 @@ test_app_stored_secret (Fixture *f, gconstpointer data)
   assert_stored (f, "access-token", NULL);
 }
 
+/* The expiry of the route's client secret, as the relay would read it
+ * now (0: none). */
+static gint64
+stored_expiry (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MbCredentialsFile) file
+      = mb_credentials_file_new (f->secrets, &error);
+  g_autoptr (GAsyncResult) result = NULL;
+  gint64 expires_at = -1;
+
+  g_assert_no_error (error);
+  mb_credentials_lookup_expiry_async (MB_CREDENTIALS (file), ROUTE,
+                                      MB_CREDENTIALS_KIND_CLIENT_SECRET, NULL,
+                                      mb_test_store_result_cb, &result);
+  mb_test_wait_for_result (&result);
+  g_assert_true (mb_credentials_lookup_expiry_finish (
+      MB_CREDENTIALS (file), result, &expires_at, &error));
+  g_assert_no_error (error);
+  return expires_at;
+}
+
+/* 2027-03-01T00:00:00Z and 2028-12-15T00:00:00Z */
+#define OLD_EXPIRY G_GINT64_CONSTANT (1803859200)
+#define NEW_EXPIRY G_GINT64_CONSTANT (1860451200)
+#define OLD_SECRETS                                                            \
+  "[route " ROUTE "]\nclient-secret=old-secret\n"                              \
+  "client-secret-expires=2027-03-01\n"
+
+typedef struct
+{
+  const char *name;
+  const char *new_secret; /* (nullable) given to the flow */
+  gint64      expiry;     /* given to the flow */
+  gboolean    works;
+  const char *secret_after;
+  gint64      expiry_after;
+} ExpiryCase;
+
+static const ExpiryCase expiry_cases[] = {
+  { "new secret, new date", APP_SECRET, NEW_EXPIRY, TRUE, APP_SECRET,
+    NEW_EXPIRY },
+  /* The old date belonged to the old secret. */
+  { "new secret, no date", APP_SECRET, 0, TRUE, APP_SECRET, 0 },
+  /* Without a new secret the date is not the stored one's to change. */
+  { "stored secret, date ignored", NULL, NEW_EXPIRY, TRUE, APP_SECRET,
+    OLD_EXPIRY },
+  { "wrong secret, nothing stored", "wrong-secret", NEW_EXPIRY, FALSE,
+    "old-secret", OLD_EXPIRY },
+};
+
+/* The expiry given with a new client secret is stored beside it (read
+ * back from the secrets file); without one the old date goes with the
+ * old secret; with no new secret, or a refused one, nothing changes. */
+static void
+test_app_secret_expiry (Fixture *f, gconstpointer data)
+{
+  if (!need_fake ())
+    return;
+  for (gsize i = 0; i < G_N_ELEMENTS (expiry_cases); i++)
+    {
+      const ExpiryCase *c = &expiry_cases[i];
+      g_autoptr (MbSigninFlow) flow = NULL;
+      g_auto (Run) run = { 0 };
+      g_autoptr (GError) error = NULL;
+
+      g_test_message ("case: %s", c->name);
+      /* The stored secret works in the "stored secret" case. */
+      write_secrets (f, c->new_secret == NULL
+                            ? "[route " ROUTE "]\nclient-secret=" APP_SECRET
+                              "\nclient-secret-expires=2027-03-01\n"
+                            : OLD_SECRETS);
+      flow = new_flow (f, "auth=oauth-app\nclient-id=flow-app\n");
+      mb_signin_flow_set_client_secret (flow, c->new_secret);
+      mb_signin_flow_set_client_secret_expiry (flow, c->expiry);
+      g_assert_cmpint (run_flow (flow, NULL, &run, &error), ==, c->works);
+      if (c->works)
+        g_assert_no_error (error);
+      else
+        g_assert_error (error, MB_OAUTH_ERROR, MB_OAUTH_ERROR_INVALID_CLIENT);
+      assert_stored (f, "client-secret", c->secret_after);
+      g_assert_cmpint (stored_expiry (f), ==, c->expiry_after);
+    }
+}
+
 /* Without a stored or given secret the flow asks for one (NEEDS_SECRET)
  * before it asks Entra anything; with it, a new flow succeeds. */
 static void
@@ -713,6 +800,7 @@ main (int argc, char **argv)
   ADD ("/relay/signin-flow/app/given-secret", test_app_given_secret);
   ADD ("/relay/signin-flow/app/wrong-secret", test_app_wrong_secret);
   ADD ("/relay/signin-flow/app/stored-secret", test_app_stored_secret);
+  ADD ("/relay/signin-flow/app/secret-expiry", test_app_secret_expiry);
   ADD ("/relay/signin-flow/app/needs-secret", test_app_needs_secret);
   ADD ("/relay/signin-flow/app/certificate", test_app_certificate);
   ADD ("/relay/signin-flow/not-applicable", test_not_applicable);

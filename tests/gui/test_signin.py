@@ -24,10 +24,19 @@ Proved here, through AT-SPI on the real app:
   3. auth=oauth-app without a stored secret: the dialog asks for the
      client secret; a wrong one is refused with Entra's explanation and
      the field is emptied; the right one makes the route ready and is
-     stored in the keyring.
+     stored in the keyring;
+  4. auth=oauth-app whose stored secret expires in 10 days: the Status
+     page names the route and the date in its own banner with "Enter New
+     Secret…", which opens the dialog at the secret page (not at a
+     sign-in with the old secret); "Expires on" says what is wrong with a
+     date that is not one, or has passed, and holds Sign In back; the new
+     secret (which the fake Entra now accepts) with a date a year ahead
+     is stored with that date, the banner goes and the relay's status
+     shows no warning.
 Screenshots: signin-device-code, signin-declined, signin-ready,
-signin-client-secret.
+signin-client-secret, secret-expiry-banner, signin-renew-secret.
 """
+import datetime
 import os
 import unittest
 
@@ -46,6 +55,8 @@ DEVICE_CLIENT = '0d9c3a53-6b7e-4d11-9a55-1f2e0c0e5b01'
 APP_CLIENT = '6f1c2d8e-0a4b-4c3d-8e9f-3b2a1c0d4e02'
 APP_PRINCIPAL = 'app-sp-6f1c2d8e@contoso.com'
 APP_SECRET = 'Xq8~fake.app.secret-' + os.urandom(6).hex()
+NEW_SECRET = 'Zk2~fake.renewed.secret-' + os.urandom(6).hex()
+DAY = 24 * 60 * 60
 TITLE = 'Sign In to Microsoft 365'
 READY = 'Route “m365” is signed in and ready.'
 # The keyring schema of relay/mb-credentials-keyring.c.
@@ -61,6 +72,27 @@ def stored_secret(kind):
         SCHEMA, {'route': 'm365', 'kind': kind}, None)
 
 
+def stored_expiry(kind):
+    """The "expires" attribute of the route's items of @kind."""
+    items = Secret.password_search_sync(
+        SCHEMA, {'route': 'm365', 'kind': kind},
+        Secret.SearchFlags.ALL | Secret.SearchFlags.UNLOCK, None)
+    return [item.get_attributes().get('expires') for item in items]
+
+
+def store_secret(kind, secret, expires_at):
+    """Stores as relay/mb-credentials-keyring.c does."""
+    Secret.password_store_sync(
+        SCHEMA, {'route': 'm365', 'kind': kind, 'expires': str(expires_at)},
+        Secret.COLLECTION_DEFAULT, 'Mailbridge: %s for route m365' % kind,
+        secret, None)
+
+
+def utc_day(seconds):
+    return datetime.datetime.fromtimestamp(
+        seconds, datetime.timezone.utc).strftime('%Y-%m-%d')
+
+
 class OAuthSigninCase(guitest.GuiTestCase):
     """The fake Entra ID, and the route signing in against it."""
 
@@ -70,10 +102,17 @@ class OAuthSigninCase(guitest.GuiTestCase):
     entra_options = {}
 
     @classmethod
+    def stored_before_start(cls):
+        """(kind, secret, expires_at) in the keyring as the relay starts."""
+        return []
+
+    @classmethod
     def setUpClass(cls):
         # Another class of this module may have signed m365 in.
         while Secret.password_clear_sync(SCHEMA, {'route': 'm365'}, None):
             pass
+        for kind, secret, expires_at in cls.stored_before_start():
+            store_secret(kind, secret, expires_at)
         cls.entra = fake_entra.FakeEntra(pki=guitest.PKI, user=MAILBOX,
                                          **cls.entra_options)
         cls.entra.start()
@@ -282,6 +321,100 @@ class ClientSecretCase(OAuthSigninCase):
             [g['auth'] for g in self.entra.grants
              if g['grant_type'] == 'client_credentials'
              and g['result'] == 'ok'][:1], ['secret'])
+        self.close(dialog, 'Close')
+
+
+class RenewSecretCase(OAuthSigninCase):
+
+    auth_keys = {'auth': 'oauth-app', 'client-id': APP_CLIENT}
+    entra_options = {'clients': {APP_CLIENT: {
+        'secret': APP_SECRET, 'principal': APP_PRINCIPAL}}}
+
+    @classmethod
+    def stored_before_start(cls):
+        mbtest.record_secret(APP_SECRET)
+        mbtest.record_secret(NEW_SECRET)
+        # Ten days and an hour: the relay counts 10 whatever the start takes.
+        cls.expires_at = int(datetime.datetime.now(
+            datetime.timezone.utc).timestamp()) + 10 * DAY + 3600
+        return [('client-secret', APP_SECRET, cls.expires_at)]
+
+    def route_status(self):
+        [route] = self.ctl.json('status')['routes']
+        return route
+
+    def test_renews_the_expiring_secret(self):
+        # The banner names the route and the date, and offers the renewal.
+        title = 'The client secret of route “m365” expires on %s' % utc_day(
+            self.expires_at)
+        self.app.show_page('Status')
+        wait_until(lambda: guitest.find_all(
+            self.app.window, None, 'label', text='^%s$' % title),
+            what='the secret-expiry banner')
+        self.assertTrue(guitest.find_all(
+            self.app.window, None, 'label',
+            text='Certificates & secrets'), 'what to do in Entra')
+        self.assertEqual(self.route_status()['state'], 'ready')
+        self.app.screenshot('secret-expiry-banner')
+
+        # "Enter New Secret…" opens the dialog at the secret page.
+        grants = len(self.entra.grants)
+        wait_until(lambda: guitest.find_all(
+            self.app.window, '^Enter New Secret…$', 'push button'),
+            what='the Enter New Secret… button')[0].doActionNamed('click')
+        dialog = wait_until(self.dialogs, what='the sign-in dialog')[0]
+        entry = wait_until(lambda: guitest.find_all(
+            dialog, '^Client secret$', 'password text'),
+            what='the Client secret field')[0]
+        [date] = guitest.find_all(dialog, '^Expires on$', 'text')
+        self.assertTrue(guitest.find_all(dialog, None, 'label',
+                                         text='To replace it'))
+        # The stored secret was not tried: nothing to ask Entra yet.
+        self.assertEqual(len(self.entra.grants), grants)
+
+        # A date that is not one, or has passed: said beside the field,
+        # and Sign In waits.
+        entry.text = NEW_SECRET
+        for text, problem in (('2027-13-45', '^Not a date'),
+                              ('01.01.2020', '^This date has passed')):
+            date.text = text
+            wait_until(lambda: guitest.find_all(dialog, None, 'label',
+                                                text=problem),
+                       what='the problem %r beside Expires on' % problem)
+            [sign_in] = guitest.find_all(dialog, '^Sign In$', 'push button')
+            self.assertFalse(sign_in.sensitive)
+
+        # The admin made a new secret in Entra and deleted the old one.
+        self.entra.configure(clients={APP_CLIENT: {
+            'secret': NEW_SECRET, 'principal': APP_PRINCIPAL}})
+        year = int(datetime.datetime.now(datetime.timezone.utc).timestamp()
+                   ) + 365 * DAY
+        day = utc_day(year)
+        date.text = day
+        wait_until(lambda: guitest.find_all(dialog, None, 'label',
+                                            text='^Optional: the date shown'),
+                   what='the hint back beside Expires on')
+        self.app.screenshot('signin-renew-secret',
+                            window=self.dialog_window())
+        self.click(dialog, 'Sign In')
+        self.wait_ready(dialog)
+
+        # Stored with its date (midnight UTC), in place of the old one.
+        midnight = int(datetime.datetime.strptime(day, '%Y-%m-%d').replace(
+            tzinfo=datetime.timezone.utc).timestamp())
+        self.assertEqual(stored_secret('client-secret'), NEW_SECRET)
+        self.assertEqual(stored_expiry('client-secret'), [str(midnight)])
+
+        # The relay checked the date again: no warning, no banner.
+        wait_until(lambda: self.route_status()['attention'] == '',
+                   what='the relay to drop the warning')
+        status = self.ctl.json('status')
+        self.assertEqual(status['attention'], [])
+        self.assertEqual(status['state'], 'running')
+        self.assertIsNone(status['routes'][0]['secret_expires'])
+        wait_until(lambda: not guitest.find_all(
+            self.app.window, None, 'label', text='^The client secret of'),
+            what='the banner to go')
         self.close(dialog, 'Close')
 
 

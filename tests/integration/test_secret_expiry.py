@@ -27,6 +27,13 @@ test_oauth_delivery.py.  Proved here:
      the warning goes; renewing it with `mailbridgectl signin
      --client-secret-stdin` instead also clears it (the date belonged to
      the old secret and is dropped with it) and the new secret delivers;
+     with `--client-secret-expires DATE` the new date is stored with the
+     new secret: a year ahead, no warning; five days ahead, the warning
+     (a date that is not one, or has passed, is a usage error, exit 2,
+     before anything is asked or stored);
+  2a. a reload that rebuilds the route (its settings changed) while the
+     secrets file is refused (mode 0644) keeps the warning: the relay
+     keeps the secrets it read, and their date;
   3. a secret expiring in 30 days (written as a plain date): no warning,
      state running; the date moved to 5 days ahead and reloaded: the
      warning appears while the relay runs;
@@ -121,9 +128,13 @@ class ExpiryTestCase(OAuthTestCase):
         return wait_until(check, timeout=WAIT,
                           what='route attention %r' % expected)
 
-    def assert_warned(self, status, attention):
+    def assert_warned(self, status, attention, expires_at=None):
         [route] = status['routes']
         self.assertEqual(route['attention'], attention)
+        # The structured twin of the attention text, for the app.
+        self.assertEqual(route['secret_expires'],
+                         iso_time(expires_at if expires_at is not None
+                                  else self.expires_at))
         self.assertEqual(route['state'], 'ready')
         self.assertEqual(status['attention'], ['route m365: ' + attention])
         self.assertEqual(status['state'], 'needs-attention')
@@ -131,6 +142,7 @@ class ExpiryTestCase(OAuthTestCase):
     def assert_quiet(self, status):
         [route] = status['routes']
         self.assertEqual(route['attention'], '')
+        self.assertIsNone(route['secret_expires'])
         self.assertEqual(status['attention'], [])
         self.assertEqual(status['state'], 'running')
 
@@ -156,6 +168,20 @@ class ExpiryTestCase(OAuthTestCase):
         self.assertEqual(result.returncode, 0,
                          'reload failed:\n%s%s' % (result.stdout,
                                                    result.stderr))
+
+    def signin(self, secret, *args):
+        """`mailbridgectl signin m365 --client-secret-stdin ARGS` with
+        @secret on stdin; the completed process."""
+        return subprocess.run(
+            [self.ctl.path, 'signin', 'm365', '--client-secret-stdin']
+            + list(args), input=secret + '\n', capture_output=True,
+            text=True, env=self.ctl.env, timeout=WAIT + 60)
+
+    def assert_signed_in(self, result, secret):
+        self.assertEqual(result.returncode, 0,
+                         'signin failed:\n%s%s' % (result.stdout,
+                                                   result.stderr))
+        self.assertNotIn(secret, result.stdout + result.stderr)
 
 
 class SoonTest(ExpiryTestCase):
@@ -224,14 +250,7 @@ class SoonTest(ExpiryTestCase):
         self.entra.configure(clients={APP_CLIENT: {
             'secret': new_secret, 'principal': APP_PRINCIPAL}})
 
-        result = subprocess.run(
-            [self.ctl.path, 'signin', 'm365', '--client-secret-stdin'],
-            input=new_secret + '\n', capture_output=True, text=True,
-            env=self.ctl.env, timeout=WAIT + 60)
-        self.assertEqual(result.returncode, 0,
-                         'signin failed:\n%s%s' % (result.stdout,
-                                                   result.stderr))
-        self.assertNotIn(new_secret, result.stdout + result.stderr)
+        self.assert_signed_in(self.signin(new_secret), new_secret)
 
         stored = read_secrets(self.secrets_path)['route m365']
         self.assertEqual(stored.get('client-secret'), new_secret)
@@ -246,6 +265,78 @@ class SoonTest(ExpiryTestCase):
                   if g['grant_type'] == 'client_credentials']
         self.assertGreaterEqual(len(grants), 2)
         self.assertEqual(set(grants), {('secret', 'ok')})
+
+
+    def test_renewed_with_signin_and_its_date(self):
+        """(2) `mailbridgectl signin --client-secret-expires DATE`: the new
+        secret is stored with DATE; a year ahead, the warning goes; the
+        next renewal with a date five days ahead brings it back."""
+        new_secret = 'Yr3~fake.dated.secret-' + os.urandom(6).hex()
+        mbtest.record_secret(new_secret)
+        self.wait_attention(self.attention())
+        self.entra.configure(clients={APP_CLIENT: {
+            'secret': new_secret, 'principal': APP_PRINCIPAL}})
+
+        # A plain date: midnight UTC, stored as such.
+        year = iso_date(self.now + 365 * DAY)
+        self.assert_signed_in(
+            self.signin(new_secret, '--client-secret-expires', year),
+            new_secret)
+        stored = read_secrets(self.secrets_path)['route m365']
+        self.assertEqual(stored.get('client-secret'), new_secret)
+        self.assertEqual(stored.get('client-secret-expires'),
+                         year + 'T00:00:00Z')
+        self.assert_quiet(self.wait_attention(''))
+        self.deliver('renewed for a year', 1)
+
+        # An ISO 8601 time five days (and an hour) ahead: due.
+        soon = self.now + 5 * DAY + 3600
+        self.assert_signed_in(
+            self.signin(new_secret, '--client-secret-expires',
+                        iso_time(soon)), new_secret)
+        self.assertEqual(read_secrets(self.secrets_path)['route m365']
+                         .get('client-secret-expires'), iso_time(soon))
+        attention = ('the client-secret expires on %s (in 5 days): store a '
+                     'new one before then' % iso_date(soon))
+        self.assert_warned(self.wait_attention(attention), attention, soon)
+
+    def test_signin_refuses_a_bad_date(self):
+        """(2) A date that is not one, or has passed: exit 2 with the
+        reason, before the secret is read; nothing is stored."""
+        before = read_secrets(self.secrets_path)
+        grants = len(self.entra.grants)
+        for date, reason in (('2027-02-30', 'not a date'),
+                             ('next year', 'not a date'),
+                             ('1800000000', 'not a date'),
+                             (iso_date(self.now - DAY), 'has passed')):
+            result = self.signin('Yr3~never.stored', '--client-secret-expires',
+                                 date)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn(reason, result.stderr)
+            self.assertIn('--client-secret-expires', result.stderr)
+        self.assertEqual(read_secrets(self.secrets_path), before)
+        self.assertEqual(len(self.entra.grants), grants)
+        self.assert_warned(self.status(), self.attention())
+
+    def test_warning_kept_when_the_secrets_are_refused(self):
+        """(2a) The route's settings change (max-connections) and the
+        secrets file is refused at the reload: the route is rebuilt with
+        the secrets read before, and keeps their warning."""
+        self.wait_attention(self.attention())
+        os.chmod(self.secrets_path, 0o644)
+        with open(self.relay.config_path, encoding='utf-8') as f:
+            text = f.read()
+        self.assertIn('[route m365]\n', text)
+        with open(self.relay.config_path, 'w', encoding='utf-8') as f:
+            f.write(text.replace('[route m365]\n',
+                                 '[route m365]\nmax-connections=2\n'))
+        self.reload()
+        self.relay.wait_for_log(r'route=m365 settings=changed')
+        self.relay.wait_for_log(r'the secrets cannot be read again')
+        self.assert_warned(self.status(), self.attention())
+        os.chmod(self.secrets_path, 0o600)
+        self.deliver('rebuilt route', 1)
+        self.assert_warned(self.status(), self.attention())
 
 
 class LaterTest(ExpiryTestCase):
@@ -269,7 +360,7 @@ class LaterTest(ExpiryTestCase):
         self.reload()
         attention = ('the client-secret expires on %s (in 5 days): store a '
                      'new one before then' % iso_date(soon))
-        self.assert_warned(self.wait_attention(attention), attention)
+        self.assert_warned(self.wait_attention(attention), attention, soon)
         [line] = self.wait_expiry_log_lines()
         self.assertEqual(mbtest.parse_log_fields(line)['days_left'], '5')
         self.deliver('five days left', 2)
