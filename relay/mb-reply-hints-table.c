@@ -81,18 +81,19 @@
       "reason.")
 #define AUTH_FAILED_SUMMARY N_ ("The server did not accept the sign-in.")
 #define AUTH_FAILED_FIX                                                        \
-  N_ ("Check the user name and password of the route in the setup wizard, "    \
+  N_ ("Check the user name and password of the route in the setup assistant, " \
       "or sign in again.")
 #define AUTH_REQUIRED_SUMMARY                                                  \
   N_ ("The server requires a sign-in before it accepts mail.")
 #define AUTH_REQUIRED_FIX                                                      \
-  N_ ("Check the route's sign-in settings in the setup wizard.")
+  N_ ("Check the route's sign-in settings in the setup assistant.")
 #define AUTH_MECH_SUMMARY N_ ("The server requires a stronger sign-in method.")
-#define OAUTH_FIX N_ ("Switch the route to OAuth sign-in in the setup wizard.")
+#define OAUTH_FIX                                                              \
+  N_ ("Switch the route to OAuth sign-in in the setup assistant.")
 #define ENCRYPTION_SUMMARY                                                     \
   N_ ("The server requires encryption before it accepts a sign-in.")
 #define ENCRYPTION_FIX                                                         \
-  N_ ("Set the route's TLS setting to \"required\" in the setup wizard.")
+  N_ ("Set the route's TLS setting to \"required\" in the setup assistant.")
 
 /* clang-format off */
 const MbReplyHint mb_reply_hints_table[] = {
@@ -104,7 +105,7 @@ const MbReplyHint mb_reply_hints_table[] = {
        Microsoft portals do. */
     N_ ("Microsoft 365 refused the message because Mailbridge was not signed "
         "in."),
-    N_ ("For SMTP AUTH, check the route's sign-in in the setup wizard. For "
+    N_ ("For SMTP AUTH, check the route's sign-in in the setup assistant. For "
         "Direct Send or a connector, the host must be your domain's MX host "
         "(such as contoso-com.mail.protection.outlook.com), not "
         "smtp.office365.com."),
@@ -121,15 +122,15 @@ const MbReplyHint mb_reply_hints_table[] = {
     N_ ("Microsoft 365 blocked the sign-in of the sending mailbox."),
     N_ ("The reply text names the reason (SMTP AUTH off, basic "
         "authentication off, or a sign-in policy). Switch the route to OAuth "
-        "sign-in in the setup wizard, or have SMTP AUTH allowed for this "
+        "sign-in in the setup assistant, or have SMTP AUTH allowed for this "
         "mailbox."),
     TRUE },
   { 535, "5.7.139", NULL, "basic authentication is disabled",
     "m365.basic-auth-disabled",
     N_ ("Microsoft 365 no longer accepts a password for this mailbox (basic "
         "authentication is turned off)."),
-    N_ ("Switch the route to OAuth sign-in in the setup wizard, or change the "
-        "authentication policy or Conditional Access policy that blocks "
+    N_ ("Switch the route to OAuth sign-in in the setup assistant, or change "
+        "the authentication policy or Conditional Access policy that blocks "
         "basic authentication."),
     TRUE },
   { 535, "5.7.139", NULL, "disabled for the tenant",
@@ -153,19 +154,19 @@ const MbReplyHint mb_reply_hints_table[] = {
     "m365.sign-in-blocked-by-policy",
     N_ ("A sign-in policy (Conditional Access, multi-factor authentication or "
         "security defaults) blocked the mailbox's sign-in."),
-    N_ ("Switch the route to OAuth sign-in in the setup wizard, or exclude "
+    N_ ("Switch the route to OAuth sign-in in the setup assistant, or exclude "
         "this mailbox from the policy in the Microsoft Entra admin center."),
     TRUE },
   { 535, "5.7.139", NULL, "credentials were incorrect", "m365.wrong-password",
     N_ ("The password of the sending mailbox is wrong."),
-    N_ ("Enter the current password in the setup wizard; better still, "
+    N_ ("Enter the current password in the setup assistant; better still, "
         "switch the route to OAuth sign-in."),
     TRUE },
   { 535, "5.7.139", NULL, "security defaults", "m365.security-defaults",
     N_ ("The security defaults of Microsoft Entra ID block this mailbox's "
         "sign-in by SMTP AUTH."),
     N_ ("Switch the route to OAuth sign-in or to the connector method in the "
-        "setup wizard. Turn security defaults off in the Microsoft Entra "
+        "setup assistant. Turn security defaults off in the Microsoft Entra "
         "admin center only if Conditional Access protects your accounts "
         "instead."),
     TRUE },
@@ -173,7 +174,7 @@ const MbReplyHint mb_reply_hints_table[] = {
     N_ ("Microsoft 365 no longer accepts password sign-in (basic "
         "authentication) for sending."),
     N_ ("Switch the route to OAuth sign-in or to the connector method in the "
-        "setup wizard."),
+        "setup assistant."),
     TRUE },
   { 421, "4.7.66", NULL, NULL, "m365.tls-too-old",
     N_ ("Microsoft 365 saw an outdated TLS version (1.0 or 1.1) on the "
@@ -233,8 +234,8 @@ const MbReplyHint mb_reply_hints_table[] = {
     TRUE },
   { 501, "5.5.124", NULL, NULL, "m365.xoauth2-invalid",
     N_ ("The server rejected the OAuth sign-in data Mailbridge sent."),
-    N_ ("Sign in again in the setup wizard; for a High Volume Email account, "
-        "also check that the app is allowed with Add-HVEAppAccess."),
+    N_ ("Sign in again in the setup assistant; for a High Volume Email "
+        "account, also check that the app is allowed with Add-HVEAppAccess."),
     TRUE },
 
   /* Microsoft 365: the MX endpoint (Direct Send, connector relay). */
@@ -242,7 +243,7 @@ const MbReplyHint mb_reply_hints_table[] = {
     N_ ("No inbound connector of your organization matched this connection, "
         "so Microsoft 365 refused to relay."),
     N_ ("Update the connector to your current public IP address or "
-        "certificate (Set-InboundConnector, or run the setup wizard again); "
+        "certificate (Set-InboundConnector, or run the setup assistant again); "
         "a certificate must name one of your accepted domains and be sent "
         "with its full chain."),
     TRUE },
@@ -250,12 +251,12 @@ const MbReplyHint mb_reply_hints_table[] = {
     N_ ("Microsoft 365 could not assign the message to your organization."),
     N_ ("Check the inbound connector as for 5.7.64 (current public IP address "
         "or certificate) and that the route uses your own domain's MX host; "
-        "the setup wizard checks both."),
+        "the setup assistant checks both."),
     FALSE },
   { 550, "5.7.68", NULL, NULL, "m365.direct-send-rejected",
     N_ ("Your organization rejects Direct Send (RejectDirectSend is on), and "
         "no connector matches this connection."),
-    N_ ("Switch the route to the connector method in the setup wizard, or "
+    N_ ("Switch the route to the connector method in the setup assistant, or "
         "allow Direct Send again with Set-OrganizationConfig "
         "-RejectDirectSend $false."),
     TRUE },
@@ -264,7 +265,7 @@ const MbReplyHint mb_reply_hints_table[] = {
         "organization."),
     N_ ("Direct Send only reaches your own mailboxes; to send outside, switch "
         "the route to SMTP AUTH or the connector method in the setup "
-        "wizard."),
+        "assistant."),
     FALSE },
   { 550, "5.7.1", NULL, "Blocked by Customer Allow list",
     "m365.allow-list-blocked",
@@ -285,9 +286,9 @@ const MbReplyHint mb_reply_hints_table[] = {
     "m365.client-not-authenticated",
     N_ ("Microsoft 365 refused the message because the connection was "
         "neither signed in nor matched by a connector."),
-    N_ ("Check the route in the setup wizard: SMTP AUTH needs a sign-in, and "
-        "the connector method needs a connector that matches your public IP "
-        "address or certificate."),
+    N_ ("Check the route in the setup assistant: SMTP AUTH needs a sign-in, "
+        "and the connector method needs a connector that matches your "
+        "public IP address or certificate."),
     FALSE },
   { 550, "5.7.1", NULL, "Delivery not authorized",
     "m365.delivery-not-authorized",
@@ -585,7 +586,7 @@ const MbReplyHint mb_reply_hints_table[] = {
   { 0, NULL, NULL, NULL, "mb.dns-failed",
     N_ ("The name of the mail server could not be found (DNS)."),
     N_ ("Check the internet connection and the DNS server; if it keeps "
-        "happening, run the setup wizard again to check the route's host "
+        "happening, run the setup assistant again to check the route's host "
         "name."),
     FALSE },
   { 0, NULL, NULL, NULL, "mb.tls-untrusted",
@@ -603,8 +604,8 @@ const MbReplyHint mb_reply_hints_table[] = {
   { 0, NULL, NULL, NULL, "mb.starttls-unavailable",
     N_ ("The server did not offer encryption (STARTTLS), which this route "
         "requires."),
-    N_ ("Check the route's host name in the setup wizard; a firewall with an "
-        "SMTP filter can also remove STARTTLS."),
+    N_ ("Check the route's host name in the setup assistant; a firewall with "
+        "an SMTP filter can also remove STARTTLS."),
     FALSE },
   { 0, NULL, NULL, NULL, "mb.timeout",
     N_ ("The server did not answer in time."),
@@ -616,7 +617,7 @@ const MbReplyHint mb_reply_hints_table[] = {
     RETRY_FIX, FALSE },
   { 0, NULL, NULL, NULL, "mb.auth-unavailable",
     N_ ("The server does not offer the sign-in method this route uses."),
-    N_ ("Check the route's host and port in the setup wizard: SMTP AUTH "
+    N_ ("Check the route's host and port in the setup assistant: SMTP AUTH "
         "needs smtp.office365.com on port 587."),
     TRUE },
   { 0, NULL, NULL, NULL, "mb.auth-token-expired",
