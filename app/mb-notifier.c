@@ -7,6 +7,8 @@
 
 #include "mb-notifier.h"
 
+#include "mb-attention.h"
+
 #include <glib/gi18n.h>
 
 #include "mb-format.h"
@@ -187,6 +189,22 @@ on_connection_notify_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
   send (self, "relay-stopped", notification);
 }
 
+/* A button label from a widget label: "_Enter New Secret…" without its
+ * mnemonic ("__" stays one "_"). */
+static char *
+strip_mnemonic (const char *label)
+{
+  GString *text = g_string_new (NULL);
+
+  for (const char *p = label; *p != '\0'; p++)
+    {
+      if (*p == '_' && p[1] != '\0')
+        p++;
+      g_string_append_c (text, *p);
+    }
+  return g_string_free (text, FALSE);
+}
+
 static void
 on_reasons_notify_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
 {
@@ -195,6 +213,7 @@ on_reasons_notify_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
       = mb_relay_client_get_attention_reasons (self->client);
   gboolean is_new = FALSE;
   g_autoptr (GNotification) notification = NULL;
+  g_autoptr (MbAttention) attention = NULL;
   g_autofree char *body = NULL;
 
   for (gsize i = 0; reasons[i] != NULL; i++)
@@ -212,11 +231,27 @@ on_reasons_notify_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
     }
   if (!is_new)
     return;
-  /* The relay words these (disk full, spool errors); routes have their
-   * own notifications, so this one only repeats what is new. */
-  body = g_strjoinv ("\n", (char **)reasons);
-  notification = g_notification_new (_ ("The relay needs your attention"));
-  g_notification_set_body (notification, body);
+  attention = mb_attention_new_for_client (self->client);
+  if (attention->kind == MB_ATTENTION_SECRET)
+    {
+      /* The banner's words and action: the admin can act from here. */
+      g_autofree char *label = strip_mnemonic (attention->action_label);
+
+      notification = g_notification_new (attention->title);
+      if (attention->detail != NULL)
+        g_notification_set_body (notification, attention->detail);
+      g_notification_add_button_with_target_value (notification, label,
+                                                   attention->action_name,
+                                                   attention->action_target);
+    }
+  else
+    {
+      /* The relay words these (disk full, spool errors); routes have
+       * their own notifications, so this one only repeats what is new. */
+      body = g_strjoinv ("\n", (char **)reasons);
+      notification = g_notification_new (_ ("The relay needs your attention"));
+      g_notification_set_body (notification, body);
+    }
   g_notification_set_default_action (notification, "app.show-window");
   send (self, "relay-attention", notification);
 }

@@ -17,11 +17,13 @@ sleeps for a fixed time.  Screenshots go to $MB_ARTIFACTS_DIR.
 """
 import json
 import os
+import queue
 import re
 import signal
 import smtplib
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -234,6 +236,9 @@ class GuiTestCase(unittest.TestCase):
     # Start the fake StatusNotifierWatcher (a desktop with a tray host)
     # before the app; MB_GUI_TRAY_HOST=1 does it for every class.
     tray_host = False
+    # Start a fake notification server (fake_notifications.py) before
+    # the app, so its GNotifications can be read (wait_notification).
+    notification_server = False
     app_env = {}
     relay_extra = {}
 
@@ -256,6 +261,8 @@ class GuiTestCase(unittest.TestCase):
                 cls.ctl.run('pause')
             if cls.tray_host or os.environ.get('MB_GUI_TRAY_HOST') == '1':
                 cls.start_watcher()
+            if cls.notification_server:
+                cls.start_notification_server()
             cls.before_app()
             cls.app = App(cls.workdir, env=cls.app_env)
         except BaseException:
@@ -284,10 +291,52 @@ class GuiTestCase(unittest.TestCase):
             raise AssertionError('the fake watcher said %r' % line)
 
     @classmethod
+    def start_notification_server(cls):
+        cls.notifier = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, 'fake_notifications.py')],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = cls.notifier.stdout.readline().strip()
+        if line != 'ready':
+            raise AssertionError('the fake notification server said %r'
+                                 % line)
+        # A reader thread, so waits are deadlines on a queue.
+        cls.notes = queue.Queue()
+
+        def read_notes(stream, notes):
+            for note in stream:
+                notes.put(json.loads(note))
+            notes.put(None)
+
+        threading.Thread(target=read_notes,
+                         args=(cls.notifier.stdout, cls.notes),
+                         daemon=True).start()
+
+    def wait_notification(self, predicate, what):
+        """The first notification (a dict: summary, body, actions) sent
+        from now on, or before and not yet read, for which @predicate
+        holds; fails after WAIT."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                note = self.notes.get(
+                    timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError('no notification: %s' % what)
+            if note is None:
+                raise AssertionError('the fake notification server ended '
+                                     'before %s' % what)
+            if predicate(note):
+                return note
+
+    @classmethod
     def cleanup_class(cls):
         app = getattr(cls, 'app', None)
         if app is not None:
             app.close()
+        notifier = getattr(cls, 'notifier', None)
+        if notifier is not None:
+            notifier.stdin.close()
+            notifier.wait(30)
         watcher = getattr(cls, 'watcher', None)
         if watcher is not None:
             watcher.stdin.close()

@@ -326,6 +326,7 @@ class ClientSecretCase(OAuthSigninCase):
 
 class RenewSecretCase(OAuthSigninCase):
 
+    notification_server = True
     auth_keys = {'auth': 'oauth-app', 'client-id': APP_CLIENT}
     entra_options = {'clients': {APP_CLIENT: {
         'secret': APP_SECRET, 'principal': APP_PRINCIPAL}}}
@@ -356,6 +357,12 @@ class RenewSecretCase(OAuthSigninCase):
             text='Certificates & secrets'), 'what to do in Entra')
         self.assertEqual(self.route_status()['state'], 'ready')
         self.app.screenshot('secret-expiry-banner')
+        # The desktop notification says the same and offers the renewal.
+        note = self.wait_notification(
+            lambda n: n['summary'] == title, 'the secret-expiry notification')
+        self.assertIn('Certificates & secrets', note['body'])
+        self.assertIn('Enter New Secret…',
+                      [label for _key, label in note['actions']])
 
         # "Enter New Secret…" opens the dialog at the secret page.
         grants = len(self.entra.grants)
