@@ -55,16 +55,12 @@ get_config_path (MbPageSummary *self)
   GtkWidget *wizard
       = gtk_widget_get_ancestor (GTK_WIDGET (self), MB_TYPE_WIZARD);
   MbRelayClient *client = mb_wizard_page_get_client (MB_WIZARD_PAGE (self));
-  const char    *path = NULL;
 
   if (wizard != NULL)
     return g_strdup (mb_wizard_get_config_path (MB_WIZARD (wizard)));
   if (client != NULL)
-    path = mb_relay_client_get_config_path (client);
-  if (path != NULL && *path != '\0')
-    return g_strdup (path);
-  return g_build_filename (g_get_user_config_dir (), "mailbridge",
-                           "mailbridge.conf", NULL);
+    return mb_relay_client_dup_config_file (client);
+  return mb_relay_config_dup_user_path ();
 }
 
 static const char *

@@ -1199,6 +1199,14 @@ mb_relay_client_get_config_path (MbRelayClient *self)
   return self->config_path;
 }
 
+char *
+mb_relay_client_dup_config_file (MbRelayClient *self)
+{
+  if (self->config_path != NULL && *self->config_path != '\0')
+    return g_strdup (self->config_path);
+  return mb_relay_config_dup_user_path ();
+}
+
 guint
 mb_relay_client_get_delivered_today (MbRelayClient *self)
 {

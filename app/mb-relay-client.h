@@ -135,6 +135,10 @@ GPtrArray *mb_relay_client_get_routes (MbRelayClient *self);
 const MbRouteStatus *mb_relay_client_get_default_route (MbRelayClient *self);
 const char          *mb_relay_client_get_version (MbRelayClient *self);
 const char          *mb_relay_client_get_config_path (MbRelayClient *self);
+/* The file the relay reads (transfer full): its ConfigPath, or, for a
+ * relay running on the defaults (or not reachable), the user
+ * configuration file it reads once that exists. */
+char *mb_relay_client_dup_config_file (MbRelayClient *self);
 /* Delivery log counts since local midnight (recipients). */
 guint mb_relay_client_get_delivered_today (MbRelayClient *self);
 guint mb_relay_client_get_failed_today (MbRelayClient *self);

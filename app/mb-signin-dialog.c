@@ -636,14 +636,9 @@ config_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 static char *
 resolve_config_path (MbSigninDialog *self)
 {
-  const char *relay_path = mb_relay_client_get_config_path (self->client);
-
   if (self->config_path != NULL && *self->config_path != '\0')
     return g_strdup (self->config_path);
-  if (relay_path != NULL && *relay_path != '\0')
-    return g_strdup (relay_path);
-  return g_build_filename (g_get_user_config_dir (), "mailbridge",
-                           "mailbridge.conf", NULL);
+  return mb_relay_client_dup_config_file (self->client);
 }
 
 static void

@@ -454,19 +454,14 @@ MbWizard *
 mb_wizard_new (GtkWindow *parent, MbRelayClient *client)
 {
   MbWizard *self = g_object_new (MB_TYPE_WIZARD, "transient-for", parent, NULL);
-  const char *path = mb_relay_client_get_config_path (client);
-  GtkWidget  *pages[]
+  GtkWidget *pages[]
       = { GTK_WIDGET (self->method_page), GTK_WIDGET (self->submission_page),
           GTK_WIDGET (self->mx_page), GTK_WIDGET (self->network_page),
           GTK_WIDGET (self->summary_page) };
   g_autoptr (GFile) file = NULL;
 
   self->client = g_object_ref (client);
-  if (path != NULL && *path != '\0')
-    self->config_path = g_strdup (path);
-  else
-    self->config_path = g_build_filename (
-        g_get_user_config_dir (), "mailbridge", "mailbridge.conf", NULL);
+  self->config_path = mb_relay_client_dup_config_file (client);
   for (gsize i = 0; i < G_N_ELEMENTS (pages); i++)
     mb_wizard_page_set_client (MB_WIZARD_PAGE (pages[i]), client);
 

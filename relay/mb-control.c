@@ -249,13 +249,10 @@ static char *
 resolve_config_path (MbControl *self)
 {
   const char *source = mb_daemon_get_config_source (self->daemon);
-  char       *user_path;
 
   if (source != NULL)
     return g_strdup (source);
-  user_path = g_build_filename (g_get_user_config_dir (), "mailbridge",
-                                "mailbridge.conf", NULL);
-  return user_path;
+  return mb_relay_config_dup_user_path ();
 }
 
 static void

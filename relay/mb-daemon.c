@@ -564,8 +564,7 @@ mb_daemon_load_config (const char *path, GError **error)
   if (path != NULL)
     return mb_relay_config_load_file (path, error);
 
-  user_path = g_build_filename (g_get_user_config_dir (), "mailbridge",
-                                "mailbridge.conf", NULL);
+  user_path = mb_relay_config_dup_user_path ();
   if (g_file_test (user_path, G_FILE_TEST_EXISTS))
     return mb_relay_config_load_file (user_path, error);
 

@@ -609,6 +609,13 @@ make_default_retry (void)
   return retry;
 }
 
+char *
+mb_relay_config_dup_user_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "mailbridge",
+                           "mailbridge.conf", NULL);
+}
+
 MbRelayConfig *
 mb_relay_config_new_default (void)
 {

@@ -118,6 +118,9 @@ typedef struct
 
 /* Built-in defaults (loopback only; spool under $XDG_STATE_HOME). */
 MbRelayConfig *mb_relay_config_new_default (void);
+/* The user's configuration file, $XDG_CONFIG_HOME/mailbridge/mailbridge.conf:
+ * what a relay started without --config reads (transfer full). */
+char          *mb_relay_config_dup_user_path (void);
 MbRelayConfig *mb_relay_config_load_file (const char *path, GError **error);
 /* @origin names the data in error messages (a file name). */
 MbRelayConfig *mb_relay_config_load_data (const char *data,
