@@ -89,13 +89,16 @@ write_data_free (WriteData *data)
 static GHashTable *
 make_attributes (const char *route, const char *kind)
 {
-  GHashTable *attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTable *attributes
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
 
-  /* libsecret copies the table's strings where it keeps them. */
+  /* Copies: libsecret keeps a reference to the table (not to copies of
+   * its strings) until it has reached the secret service, after the
+   * caller's strings may be gone. */
   if (route != NULL)
-    g_hash_table_insert (attributes, ATTR_ROUTE, (gpointer)route);
+    g_hash_table_insert (attributes, ATTR_ROUTE, g_strdup (route));
   if (kind != NULL)
-    g_hash_table_insert (attributes, ATTR_KIND, (gpointer)kind);
+    g_hash_table_insert (attributes, ATTR_KIND, g_strdup (kind));
   return attributes;
 }
 
@@ -436,7 +439,7 @@ start_write (MbCredentialsKeyring *self)
       g_autofree char *label
           = mb_credentials_keyring_make_label (data->route, data->kind);
 
-      g_hash_table_insert (attributes, ATTR_EXPIRES, data->expires);
+      g_hash_table_insert (attributes, ATTR_EXPIRES, g_strdup (data->expires));
       secret_password_storev (
           &schema, attributes, SECRET_COLLECTION_DEFAULT, label, data->secret,
           g_task_get_cancellable (task), write_stored_cb, task);

@@ -116,6 +116,43 @@ test_store_lookup (Fixture *f, gconstpointer data)
                  0);
 }
 
+/* The caller's route and kind may go as soon as lookup_async returns,
+ * also while libsecret is still connecting to the secret service (the
+ * first call of a process; disconnected here to be one): the backend
+ * searches with its own copies.  The caller's strings are scribbled over
+ * before they are freed, so a search that still read them would look for
+ * another route and find nothing. */
+static void
+test_caller_strings_released (Fixture *f, gconstpointer data)
+{
+  Wait wait = { NULL };
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  char *route;
+  char *kind;
+  char *secret;
+
+  if (!have_private_keyring ())
+    return;
+  g_assert_true (store (f->creds, f->route_a, MB_CREDENTIALS_KIND_PASSWORD,
+                        "kr-early-free-8d2e", 0, &error));
+  g_assert_no_error (error);
+  secret_service_disconnect ();
+
+  route = g_strdup (f->route_a);
+  kind = g_strdup (MB_CREDENTIALS_KIND_PASSWORD);
+  mb_credentials_lookup_async (f->creds, route, kind, NULL, wait_cb, &wait);
+  memset (route, 'x', strlen (route));
+  memset (kind, 'x', strlen (kind));
+  g_free (route);
+  g_free (kind);
+  result = wait_for (&wait);
+  secret = mb_credentials_lookup_finish (f->creds, result, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (secret, ==, "kr-early-free-8d2e");
+  mb_smtp_secret_free (secret);
+}
+
 /* Storing again replaces secret and expiry in place: one item remains,
  * labelled for people, with the new "expires" attribute. */
 static void
@@ -385,6 +422,8 @@ main (int argc, char *argv[])
   } tests[] = {
     { "/relay/credentials/keyring/store-lookup", test_store_lookup },
     { "/relay/credentials/keyring/overwrite", test_overwrite },
+    { "/relay/credentials/keyring/caller-strings-released",
+      test_caller_strings_released },
     { "/relay/credentials/keyring/clear", test_clear },
     { "/relay/credentials/keyring/routes-apart", test_routes_apart },
     { "/relay/credentials/keyring/expiry", test_expiry },
